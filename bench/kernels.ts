@@ -1,0 +1,185 @@
+/**
+ * GFLOP/s of vigil's wasm conv kernels on the reference autoencoder's shapes (batch 128):
+ *   G1: 28x28x1  -> conv 3x3 s2 'same' -> 14x14x32   (encoder 1; decoder 2 = conv2dTranspose 32->1, 14->28)
+ *   G2: 14x14x32 -> conv 3x3 s2 'same' -> 7x7x64     (encoder 2; decoder 1 = conv2dTranspose 64->32, 7->14)
+ * For each geometry: the XNNPACK Conv2D forward (reference speed), TF.js' original wasm
+ * Conv2DBackpropInput, vigil's Conv2DBackpropInput (auto and each formulation), vigil's
+ * Conv2DBackpropFilter (TF.js wasm has none; the cpu backend's is shown for scale).
+ * All three ops on a geometry cost 2·N·outH·outW·kH·kW·Ci·Co FLOPs.
+ *
+ *   node --import tsx bench/kernels.ts [--reps 10] [--out bench/results/kernels.md]
+ *   npm run bench -- kernels
+ */
+
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+import { engineInfo, initEngine } from '../src/engine/backend.js';
+import { replacedWasmKernel, setBackpropInputPath, type BackpropInputPath } from '../src/engine/kernels/index.js';
+
+interface Geometry {
+  name: string;
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  strides: number;
+  pad: 'same';
+}
+
+const GEOMETRIES: Geometry[] = [
+  { name: 'G1 128x28x28x1 -> 14x14x32', x: [128, 28, 28, 1], filter: [3, 3, 1, 32], strides: 2, pad: 'same' },
+  { name: 'G2 128x14x14x32 -> 7x7x64', x: [128, 14, 14, 32], filter: [3, 3, 32, 64], strides: 2, pad: 'same' },
+];
+
+interface Row {
+  geometry: string;
+  op: string;
+  ms: number;
+  gflops: number;
+}
+
+type Call = () => tf.TensorInfo;
+
+/** Median wall time of `reps` calls after 2 warm-ups; outputs are freed outside the timed region. */
+function timeMs(call: Call, backend: tf.KernelBackend, reps: number): number {
+  for (let i = 0; i < 2; i++) backend.disposeData(call().dataId);
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    const out = call(); // wasm and cpu kernels are synchronous: the work is done on return
+    times.push(performance.now() - t0);
+    backend.disposeData(out.dataId);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+function kernelCall(name: string, backend: tf.KernelBackend, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap, config = tf.getKernel(name, tf.getBackend())): Call {
+  if (config === undefined) throw new Error(`kernel ${name} is not registered for ${tf.getBackend()}`);
+  return () => config.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
+}
+
+function benchGeometry(g: Geometry, reps: number): Row[] {
+  const wasm = tf.backend() as BackendWasm;
+  const [n, , , ci] = g.x;
+  const info = tf.backend_util.computeConv2DInfo(g.x, g.filter, g.strides, 1, g.pad);
+  const flops = 2 * n * info.outHeight * info.outWidth * g.filter[0] * g.filter[1] * ci * g.filter[3];
+  const x = tf.randomNormal(g.x);
+  const w = tf.randomNormal(g.filter);
+  const dy = tf.randomNormal(info.outShape);
+  const convAttrs = { strides: g.strides, pad: g.pad, dataFormat: 'NHWC', dilations: 1 };
+  const rows: Row[] = [];
+  const add = (op: string, call: Call, backend: tf.KernelBackend, r = reps) => {
+    const ms = timeMs(call, backend, r);
+    rows.push({ geometry: g.name, op, ms, gflops: flops / ms / 1e6 });
+  };
+
+  add('Conv2D forward (TF.js wasm, XNNPACK)', kernelCall('Conv2D', wasm, { x, filter: w }, convAttrs), wasm);
+
+  const original = replacedWasmKernel('Conv2DBackpropInput');
+  if (original !== undefined) {
+    original.setupFunc?.(wasm); // re-binds its C function; harmless if TF.js already did
+    add('Conv2DBackpropInput, TF.js wasm original', kernelCall('Conv2DBackpropInput', wasm, { dy, filter: w }, { ...convAttrs, inputShape: g.x }, original), wasm, Math.min(reps, 3));
+  }
+  for (const path of ['auto', 'gemm', 'phase'] as BackpropInputPath[]) {
+    setBackpropInputPath(path);
+    add(`Conv2DBackpropInput, vigil (${path})`, kernelCall('Conv2DBackpropInput', wasm, { dy, filter: w }, { ...convAttrs, inputShape: g.x }), wasm);
+  }
+  setBackpropInputPath('auto');
+  add('Conv2DBackpropFilter, vigil', kernelCall('Conv2DBackpropFilter', wasm, { x, dy }, { ...convAttrs, filterShape: g.filter }), wasm);
+  tf.dispose([x, w, dy]);
+  return rows;
+}
+
+/** The cpu backend's Conv2DBackpropFilter, for scale: the only one TF.js offers on Node without tfjs-node. */
+async function benchCpuFilter(g: Geometry): Promise<Row> {
+  await tf.setBackend('cpu');
+  try {
+    const cpu = tf.backend();
+    const info = tf.backend_util.computeConv2DInfo(g.x, g.filter, g.strides, 1, g.pad);
+    const flops = 2 * g.x[0] * info.outHeight * info.outWidth * g.filter[0] * g.filter[1] * g.x[3] * g.filter[3];
+    const x = tf.randomNormal(g.x);
+    const dy = tf.randomNormal(info.outShape);
+    const ms = timeMs(kernelCall('Conv2DBackpropFilter', cpu, { x, dy }, { strides: g.strides, pad: g.pad, dataFormat: 'NHWC', filterShape: g.filter }), cpu, 1);
+    tf.dispose([x, dy]);
+    return { geometry: g.name, op: 'Conv2DBackpropFilter, TF.js cpu backend (scale)', ms, gflops: flops / ms / 1e6 };
+  } finally {
+    await tf.setBackend('wasm');
+  }
+}
+
+/** ms per optimizer step of the reference conv autoencoder (conv s2 ×2, conv2dTranspose s2 ×2), batch 128. */
+async function benchTrainStep(reps: number): Promise<number> {
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
+      tfl.layers.conv2d({ filters: 64, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
+      tfl.layers.conv2dTranspose({ filters: 32, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
+      tfl.layers.conv2dTranspose({ filters: 1, kernelSize: 3, strides: 2, padding: 'same', activation: 'sigmoid' }),
+    ],
+  });
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'meanSquaredError' });
+  const xs = tf.randomUniform([128, 28, 28, 1]);
+  for (let i = 0; i < 2; i++) await model.trainOnBatch(xs, xs);
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await model.trainOnBatch(xs, xs);
+    times.push(performance.now() - t0);
+  }
+  xs.dispose();
+  model.dispose();
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      reps: { type: 'string', default: '10' },
+      out: { type: 'string', default: 'bench/results/kernels.md' },
+      'no-cpu': { type: 'boolean', default: false },
+    },
+  });
+  const reps = Math.max(1, Number(values.reps));
+  await initEngine();
+  const rows: Row[] = [];
+  for (const g of GEOMETRIES) {
+    rows.push(...benchGeometry(g, reps));
+    if (!values['no-cpu']) rows.push(await benchCpuFilter(g));
+  }
+  const stepMs = await benchTrainStep(Math.min(reps, 5));
+
+  const info = engineInfo();
+  const command = `node --import tsx bench/kernels.ts ${argv.join(' ')}`.trim();
+  const lines = [
+    '# vigil wasm conv kernels',
+    '',
+    `Command: \`${command}\`  `,
+    `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, TF.js ${info.tfjsVersion} backend ${info.backend}, SIMD ${info.simd ? 'yes' : 'no'}, threads ${info.threadCount ?? '?'}  `,
+    `Date: ${new Date().toISOString().slice(0, 10)}; median of ${reps} runs (3 for the original TF.js kernel, 1 for the cpu backend), after 2 warm-ups`,
+    '',
+    'FLOPs per call = 2·N·outH·outW·kH·kW·Ci·Co (same for Conv2D, its input gradient and its filter gradient): G1 14.5 MFLOP, G2 231 MFLOP.',
+    '',
+    '| geometry | kernel | ms | GFLOP/s |',
+    '|---|---|---:|---:|',
+    ...rows.map((r) => `| ${r.geometry} | ${r.op} | ${r.ms.toFixed(2)} | ${r.gflops.toFixed(2)} |`),
+    '',
+    `Reference autoencoder (conv 1→32 s2, conv 32→64 s2, conv2dTranspose 64→32 s2, conv2dTranspose 32→1 s2; tfjs-layers, Adam, MSE), batch 128: ${stepMs.toFixed(1)} ms per training step = ${((128 / stepMs) * 1000).toFixed(0)} samples/s.`,
+    '',
+  ];
+  const table = lines.join('\n');
+  await mkdir(path.dirname(values.out!), { recursive: true });
+  await writeFile(values.out!, table);
+  process.stdout.write(table);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  await main(process.argv.slice(2));
+}

@@ -1,0 +1,27 @@
+/**
+ * `npm run bench -- <name> [args]`: runs one benchmark; each writes its table to bench/results/.
+ */
+import { describeError } from '../src/core/errors.js';
+
+const benches: Record<string, { file: string; about: string }> = {
+  'fashion-mnist': { file: './fashion-mnist.js', about: 'one-class Fashion-MNIST AUROC, conv-ae vs conv-vae, throughput [dir] [--classes 0,1] [--epochs N]' },
+  'magnetic-tile': { file: './magnetic-tile.js', about: 'magnetic tile defects: PaDiM, PatchCore, conv-ae <dir>' },
+  nab: { file: './nab.js', about: 'Numenta Anomaly Benchmark score <dir>' },
+  odds: { file: './odds.js', about: 'ODDS tables AUROC vs isolation forest <dir>' },
+  kernels: { file: './kernels.js', about: 'GFLOP/s of vigil\'s wasm conv kernels' },
+  speed: { file: './speed.js', about: 'reference autoencoder train/inference samples/s, side by side with PyTorch' },
+};
+
+const [name, ...args] = process.argv.slice(2);
+if (!name || !benches[name]) {
+  process.stderr.write(`usage: npm run bench -- <name> [args]\n${Object.entries(benches).map(([k, v]) => `  ${k.padEnd(14)} ${v.about}`).join('\n')}\n`);
+  process.exit(2);
+}
+try {
+  const mod = (await import(benches[name]!.file)) as { main(args: string[]): Promise<void> };
+  await mod.main(args);
+} catch (e) {
+  process.stderr.write(describeError(e) + '\n');
+  if (process.env.VIGIL_DEBUG) console.error(e);
+  process.exit(1);
+}

@@ -1,0 +1,13 @@
+import type { Command } from 'commander';
+import { registerTrain } from './train.js';
+import { registerScore } from './score.js';
+import { registerEvaluate } from './evaluate.js';
+import { registerDemo } from './demo.js';
+
+/** Adds every subcommand to the program; one module per command. */
+export function registerCommands(program: Command): void {
+  registerTrain(program);
+  registerScore(program);
+  registerEvaluate(program);
+  registerDemo(program);
+}

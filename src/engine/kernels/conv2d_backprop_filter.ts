@@ -1,0 +1,193 @@
+/**
+ * `Conv2DBackpropFilter` for the wasm backend, which TF.js 4.22 lacks (training any conv net on
+ * wasm fails without it).
+ *
+ * dW[ky, kx, ci, co] = Σ_{n, oy, ox} x[n, oy·s + ky − padTop, ox·s + kx − padLeft, ci] · dy[n, oy, ox, co]
+ *
+ * Formulation: one GEMM on XNNPACK's fully-connected kernel,
+ *   dW (K, Co) = colsT (K, P) × dy (P, Co),   K = kH·kW·Ci,  P = N·outH·outW,
+ * where colsT is the transposed im2col of x. The wasm BatchMatMul only reaches XNNPACK without
+ * transposes, hence colsT rather than colsᵀ-flag. Large batches are split into chunks whose
+ * partial filters are summed, bounding the im2col buffer to kernelLimits.maxColsFloats.
+ */
+
+import type { KernelConfig, KernelFunc, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+import {
+  allocF32,
+  assertFloat32,
+  assertShape,
+  convGeometry,
+  free,
+  heapF32,
+  imagesPerChunk,
+  matMul,
+  runWasmKernel,
+  type ConvGeometry,
+  type ConvGradAttrs,
+  type Shape4,
+} from './wasm_util.js';
+
+const KERNEL = 'Conv2DBackpropFilter';
+
+/**
+ * Below this many input channels colsT is written directly in JS (reads are nearly sequential);
+ * at or above it, the natural im2col (contiguous kW·Ci runs, block copies) followed by XNNPACK's
+ * transpose is faster than a strided JS transpose.
+ */
+const DIRECT_COLS_T_MAX_CHANNELS = 8;
+
+interface BackpropFilterAttrs extends ConvGradAttrs {
+  filterShape: Shape4;
+}
+
+/**
+ * cols (P, K) for images [n0, n1): row p = (n, oy, ox) holds the kH×kW×Ci patch of x under output
+ * pixel p, zeros where the patch hangs over the padding. Each (p, ky) row of the patch is a
+ * contiguous kW·Ci run of x when it does not touch the left/right border.
+ */
+export function im2col(x: Float32Array, g: ConvGeometry, n0: number, n1: number, cols: Float32Array): void {
+  const { inH, inW, inC, outH, outW, kH, kW, strideH, strideW, padTop, padLeft } = g;
+  const span = kW * inC;
+  const blockCopy = span >= 16; // set(subarray) has a per-call cost that only pays off for long runs
+  let dst = 0;
+  for (let n = n0; n < n1; n++) {
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0; ox < outW; ox++) {
+        const ix0 = ox * strideW - padLeft;
+        const interior = ix0 >= 0 && ix0 + kW <= inW;
+        for (let ky = 0; ky < kH; ky++) {
+          const iy = oy * strideH + ky - padTop;
+          if (iy < 0 || iy >= inH) {
+            cols.fill(0, dst, dst + span);
+            dst += span;
+            continue;
+          }
+          const rowBase = (n * inH + iy) * inW;
+          if (interior) {
+            const src = (rowBase + ix0) * inC;
+            if (blockCopy) {
+              cols.set(x.subarray(src, src + span), dst);
+            } else {
+              for (let i = 0; i < span; i++) cols[dst + i] = x[src + i];
+            }
+            dst += span;
+            continue;
+          }
+          for (let kx = 0; kx < kW; kx++) {
+            const ix = ix0 + kx;
+            if (ix < 0 || ix >= inW) {
+              for (let c = 0; c < inC; c++) cols[dst + c] = 0;
+            } else {
+              const src = (rowBase + ix) * inC;
+              for (let c = 0; c < inC; c++) cols[dst + c] = x[src + c];
+            }
+            dst += inC;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** colsT (K, P) for images [n0, n1), written directly: row k = (ky, kx, ci) walks all output pixels. */
+function im2colTransposed(x: Float32Array, g: ConvGeometry, n0: number, n1: number, colsT: Float32Array): void {
+  const { inH, inW, inC, outH, outW, kH, kW, strideH, strideW, padTop, padLeft } = g;
+  const p = (n1 - n0) * outH * outW;
+  for (let ky = 0; ky < kH; ky++) {
+    for (let kx = 0; kx < kW; kx++) {
+      for (let c = 0; c < inC; c++) {
+        let dst = ((ky * kW + kx) * inC + c) * p;
+        for (let n = n0; n < n1; n++) {
+          for (let oy = 0; oy < outH; oy++) {
+            const iy = oy * strideH + ky - padTop;
+            if (iy < 0 || iy >= inH) {
+              colsT.fill(0, dst, dst + outW);
+              dst += outW;
+              continue;
+            }
+            const rowBase = (n * inH + iy) * inW;
+            for (let ox = 0; ox < outW; ox++) {
+              const ix = ox * strideW + kx - padLeft;
+              colsT[dst++] = ix < 0 || ix >= inW ? 0 : x[(rowBase + ix) * inC + c];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** colsT (K, P) for images [n0, n1) as a new wasm tensor. */
+function buildColsT(backend: BackendWasm, x: TensorInfo, g: ConvGeometry, n0: number, n1: number): TensorInfo {
+  const k = g.kH * g.kW * g.inC;
+  const p = (n1 - n0) * g.outH * g.outW;
+  if (g.inC < DIRECT_COLS_T_MAX_CHANNELS) {
+    const colsT = allocF32(backend, [k, p]);
+    im2colTransposed(heapF32(backend, x), g, n0, n1, heapF32(backend, colsT));
+    return colsT;
+  }
+  const cols = allocF32(backend, [p, k]);
+  im2col(heapF32(backend, x), g, n0, n1, heapF32(backend, cols));
+  const colsT = runWasmKernel(backend, 'Transpose', { x: cols }, { perm: [1, 0] });
+  free(backend, cols);
+  return colsT;
+}
+
+/**
+ * Rows [n0, n1) of dy as a private (P, Co) tensor. XNNPACK's fully-connected operator is cached
+ * per weights tensor id and shape-blind, so the GEMM's `b` must be a tensor nobody else reuses.
+ */
+function copyDyRows(backend: BackendWasm, dy: TensorInfo, g: ConvGeometry, n0: number, n1: number): TensorInfo {
+  const perImage = g.outH * g.outW * g.outC;
+  const out = allocF32(backend, [(n1 - n0) * g.outH * g.outW, g.outC]);
+  heapF32(backend, out).set(heapF32(backend, dy).subarray(n0 * perImage, n1 * perImage));
+  return out;
+}
+
+/** The kernel: inputs {x (N, H, W, Ci), dy (N, outH, outW, Co)}, attrs.filterShape (kH, kW, Ci, Co). */
+export function conv2DBackpropFilter(args: { inputs: NamedTensorInfoMap; backend: BackendWasm; attrs: BackpropFilterAttrs }): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const x = inputs['x']!;
+  const dy = inputs['dy']!;
+  assertFloat32(KERNEL, 'x', x);
+  assertFloat32(KERNEL, 'dy', dy);
+  const g = convGeometry(KERNEL, x.shape as Shape4, attrs.filterShape, attrs);
+  assertShape(KERNEL, 'dy', dy.shape, [g.batch, g.outH, g.outW, g.outC]);
+
+  const k = g.kH * g.kW * g.inC;
+  const filterShape = [g.kH, g.kW, g.inC, g.outC];
+  if (g.batch === 0) {
+    const zeros = allocF32(backend, filterShape);
+    heapF32(backend, zeros).fill(0);
+    return zeros;
+  }
+
+  const chunk = imagesPerChunk(g, k);
+  let result: TensorInfo | null = null;
+  for (let n0 = 0; n0 < g.batch; n0 += chunk) {
+    const n1 = Math.min(g.batch, n0 + chunk);
+    const colsT = buildColsT(backend, x, g, n0, n1); // (K, Pc)
+    const dyRows = copyDyRows(backend, dy, g, n0, n1); // (Pc, Co)
+    const part = matMul(backend, colsT, dyRows); // (K, Co)
+    free(backend, colsT);
+    free(backend, dyRows);
+    if (result === null) {
+      result = part;
+      continue;
+    }
+    const acc = heapF32(backend, result);
+    const add = heapF32(backend, part);
+    for (let i = 0; i < acc.length; i++) acc[i] += add[i];
+    free(backend, part);
+  }
+  // (K, Co) and (kH, kW, Ci, Co) share one row-major layout: relabel, no copy.
+  return { dataId: result!.dataId, shape: filterShape, dtype: 'float32' };
+}
+
+export const conv2DBackpropFilterConfig: KernelConfig = {
+  kernelName: KERNEL,
+  backendName: 'wasm',
+  kernelFunc: conv2DBackpropFilter as unknown as KernelFunc,
+};
