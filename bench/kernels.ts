@@ -4,10 +4,10 @@
  *   G2: 14x14x32 -> conv 3x3 s2 'same' -> 7x7x64     (encoder 2; decoder 1 = conv2dTranspose 64->32, 7->14)
  * For each geometry: the XNNPACK Conv2D forward (reference speed), TF.js' original wasm
  * Conv2DBackpropInput, vigil's Conv2DBackpropInput (auto and each formulation), vigil's
- * Conv2DBackpropFilter (TF.js wasm has none; the cpu backend's is shown for scale).
+ * Conv2DBackpropFilter (TF.js wasm has none; `--cpu-backend` adds the cpu backend's for scale).
  * All three ops on a geometry cost 2·N·outH·outW·kH·kW·Ci·Co FLOPs.
  *
- *   node --import tsx bench/kernels.ts [--reps 10] [--out bench/results/kernels.md]
+ *   node --import tsx bench/kernels.ts [--reps 10] [--out bench/results/kernels.md] [--cpu-backend]
  *   npm run bench -- kernels
  */
 
@@ -39,24 +39,37 @@ const GEOMETRIES: Geometry[] = [
 interface Row {
   geometry: string;
   op: string;
-  ms: number;
-  gflops: number;
+  wallMs: number;
+  cpuMs: number;
+  flops: number;
 }
 
 type Call = () => tf.TensorInfo;
 
-/** Median wall time of `reps` calls after 2 warm-ups; outputs are freed outside the timed region. */
-function timeMs(call: Call, backend: tf.KernelBackend, reps: number): number {
+function cpuMsNow(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/**
+ * Median wall and CPU time of `reps` calls after 2 warm-ups; outputs are freed outside the timed
+ * region. The kernels are single-threaded and synchronous, so CPU time is the work itself, while
+ * wall time also counts waiting for a core on a shared machine.
+ */
+function measure(call: Call, backend: tf.KernelBackend, reps: number): { wallMs: number; cpuMs: number } {
   for (let i = 0; i < 2; i++) backend.disposeData(call().dataId);
-  const times: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < reps; i++) {
+    const c0 = cpuMsNow();
     const t0 = performance.now();
-    const out = call(); // wasm and cpu kernels are synchronous: the work is done on return
-    times.push(performance.now() - t0);
+    const out = call();
+    wall.push(performance.now() - t0);
+    cpu.push(cpuMsNow() - c0);
     backend.disposeData(out.dataId);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return { wallMs: median(wall), cpuMs: median(cpu) };
 }
 
 function kernelCall(name: string, backend: tf.KernelBackend, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap, config = tf.getKernel(name, tf.getBackend())): Call {
@@ -75,8 +88,7 @@ function benchGeometry(g: Geometry, reps: number): Row[] {
   const convAttrs = { strides: g.strides, pad: g.pad, dataFormat: 'NHWC', dilations: 1 };
   const rows: Row[] = [];
   const add = (op: string, call: Call, backend: tf.KernelBackend, r = reps) => {
-    const ms = timeMs(call, backend, r);
-    rows.push({ geometry: g.name, op, ms, gflops: flops / ms / 1e6 });
+    rows.push({ geometry: g.name, op, flops, ...measure(call, backend, r) });
   };
 
   add('Conv2D forward (TF.js wasm, XNNPACK)', kernelCall('Conv2D', wasm, { x, filter: w }, convAttrs), wasm);
@@ -96,7 +108,7 @@ function benchGeometry(g: Geometry, reps: number): Row[] {
   return rows;
 }
 
-/** The cpu backend's Conv2DBackpropFilter, for scale: the only one TF.js offers on Node without tfjs-node. */
+/** The cpu backend's Conv2DBackpropFilter (the only one TF.js offers on Node without tfjs-node); slow, so opt-in. */
 async function benchCpuFilter(g: Geometry): Promise<Row> {
   await tf.setBackend('cpu');
   try {
@@ -105,16 +117,16 @@ async function benchCpuFilter(g: Geometry): Promise<Row> {
     const flops = 2 * g.x[0] * info.outHeight * info.outWidth * g.filter[0] * g.filter[1] * g.x[3] * g.filter[3];
     const x = tf.randomNormal(g.x);
     const dy = tf.randomNormal(info.outShape);
-    const ms = timeMs(kernelCall('Conv2DBackpropFilter', cpu, { x, dy }, { strides: g.strides, pad: g.pad, dataFormat: 'NHWC', filterShape: g.filter }), cpu, 1);
+    const m = measure(kernelCall('Conv2DBackpropFilter', cpu, { x, dy }, { strides: g.strides, pad: g.pad, dataFormat: 'NHWC', filterShape: g.filter }), cpu, 1);
     tf.dispose([x, dy]);
-    return { geometry: g.name, op: 'Conv2DBackpropFilter, TF.js cpu backend (scale)', ms, gflops: flops / ms / 1e6 };
+    return { geometry: g.name, op: 'Conv2DBackpropFilter, TF.js cpu backend (for scale)', flops, ...m };
   } finally {
     await tf.setBackend('wasm');
   }
 }
 
-/** ms per optimizer step of the reference conv autoencoder (conv s2 ×2, conv2dTranspose s2 ×2), batch 128. */
-async function benchTrainStep(reps: number): Promise<number> {
+/** Median wall and CPU ms per optimizer step of the reference conv autoencoder, batch 128. */
+async function benchTrainStep(reps: number): Promise<{ wallMs: number; cpuMs: number }> {
   const model = tfl.sequential({
     layers: [
       tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
@@ -126,16 +138,19 @@ async function benchTrainStep(reps: number): Promise<number> {
   model.compile({ optimizer: tf.train.adam(1e-3), loss: 'meanSquaredError' });
   const xs = tf.randomUniform([128, 28, 28, 1]);
   for (let i = 0; i < 2; i++) await model.trainOnBatch(xs, xs);
-  const times: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < reps; i++) {
+    const c0 = cpuMsNow();
     const t0 = performance.now();
     await model.trainOnBatch(xs, xs);
-    times.push(performance.now() - t0);
+    wall.push(performance.now() - t0);
+    cpu.push(cpuMsNow() - c0);
   }
   xs.dispose();
   model.dispose();
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  const median = (v: number[]) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+  return { wallMs: median(wall), cpuMs: median(cpu) };
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -144,7 +159,7 @@ export async function main(argv: string[]): Promise<void> {
     options: {
       reps: { type: 'string', default: '10' },
       out: { type: 'string', default: 'bench/results/kernels.md' },
-      'no-cpu': { type: 'boolean', default: false },
+      'cpu-backend': { type: 'boolean', default: false },
     },
   });
   const reps = Math.max(1, Number(values.reps));
@@ -152,26 +167,29 @@ export async function main(argv: string[]): Promise<void> {
   const rows: Row[] = [];
   for (const g of GEOMETRIES) {
     rows.push(...benchGeometry(g, reps));
-    if (!values['no-cpu']) rows.push(await benchCpuFilter(g));
+    if (values['cpu-backend']) rows.push(await benchCpuFilter(g));
   }
-  const stepMs = await benchTrainStep(Math.min(reps, 5));
+  const step = await benchTrainStep(Math.min(reps, 5));
 
   const info = engineInfo();
   const command = `node --import tsx bench/kernels.ts ${argv.join(' ')}`.trim();
+  const gf = (flops: number, ms: number) => (flops / ms / 1e6).toFixed(2);
   const lines = [
     '# vigil wasm conv kernels',
     '',
     `Command: \`${command}\`  `,
-    `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, TF.js ${info.tfjsVersion} backend ${info.backend}, SIMD ${info.simd ? 'yes' : 'no'}, threads ${info.threadCount ?? '?'}  `,
-    `Date: ${new Date().toISOString().slice(0, 10)}; median of ${reps} runs (3 for the original TF.js kernel, 1 for the cpu backend), after 2 warm-ups`,
+    `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), load average ${os.loadavg()[0]!.toFixed(1)}, Node ${process.version}, TF.js ${info.tfjsVersion} backend ${info.backend}, SIMD ${info.simd ? 'yes' : 'no'}, threads ${info.threadCount ?? '?'}  `,
+    `Date: ${new Date().toISOString().slice(0, 10)}; medians of ${reps} calls (3 for the original TF.js kernel) after 2 warm-ups`,
     '',
-    'FLOPs per call = 2·N·outH·outW·kH·kW·Ci·Co (same for Conv2D, its input gradient and its filter gradient): G1 14.5 MFLOP, G2 231 MFLOP.',
+    'FLOPs per call = 2·N·outH·outW·kH·kW·Ci·Co, the same for a Conv2D, its input gradient and its filter gradient: G1 14.5 MFLOP, G2 231 MFLOP.',
+    'GFLOP/s are computed from CPU time (process user+system): the kernels are single-threaded and synchronous, so CPU time is the work itself,',
+    'while wall time also counts waiting for a core when the machine is shared.',
     '',
-    '| geometry | kernel | ms | GFLOP/s |',
-    '|---|---|---:|---:|',
-    ...rows.map((r) => `| ${r.geometry} | ${r.op} | ${r.ms.toFixed(2)} | ${r.gflops.toFixed(2)} |`),
+    '| geometry | kernel | CPU ms | wall ms | GFLOP/s |',
+    '|---|---|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.geometry} | ${r.op} | ${r.cpuMs.toFixed(2)} | ${r.wallMs.toFixed(2)} | ${gf(r.flops, r.cpuMs)} |`),
     '',
-    `Reference autoencoder (conv 1→32 s2, conv 32→64 s2, conv2dTranspose 64→32 s2, conv2dTranspose 32→1 s2; tfjs-layers, Adam, MSE), batch 128: ${stepMs.toFixed(1)} ms per training step = ${((128 / stepMs) * 1000).toFixed(0)} samples/s.`,
+    `Reference autoencoder (conv 1→32 s2, conv 32→64 s2, conv2dTranspose 64→32 s2, conv2dTranspose 32→1 s2; ReLU, sigmoid out; tfjs-layers, Adam, MSE), batch 128: ${step.cpuMs.toFixed(1)} ms CPU (${step.wallMs.toFixed(1)} ms wall) per training step = ${((128 / step.cpuMs) * 1000).toFixed(0)} samples/s of CPU time.`,
     '',
   ];
   const table = lines.join('\n');

@@ -72,8 +72,13 @@ export abstract class BaseDetector<I, C extends { threshold: ThresholdSpec }> im
   async fit(train: I[], opts: FitOptions<I> = {}): Promise<FitReport> {
     if (train.length === 0) throw new VigilError('E_EMPTY', 'no training samples');
     const report = await this.train(train, opts);
-    if (report.validationScores.length > 0) {
-      this.postprocess.fitNormal(report.validationScores, this.config.threshold ?? DEFAULT_THRESHOLD_SPEC);
+    const spec = this.config.threshold ?? DEFAULT_THRESHOLD_SPEC;
+    const heldOutAnomalies = opts.validationAnomalies ?? [];
+    if (report.validationScores.length > 0 && heldOutAnomalies.length > 0) {
+      const anomalyScores = (await this.score(heldOutAnomalies)).map((r) => r.score);
+      this.postprocess.fitFewLabels(report.validationScores, anomalyScores, spec);
+    } else if (report.validationScores.length > 0) {
+      this.postprocess.fitNormal(report.validationScores, spec);
     }
     this.report = report;
     return report;

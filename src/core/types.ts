@@ -115,5 +115,7 @@ export interface FitOptions<I> {
   progress?: ProgressSink;
   /** Labelled anomalies for semi-supervised training (optional). */
   anomalies?: I[];
+  /** Labelled anomalies kept out of training, used with the held-out normals to set the threshold. */
+  validationAnomalies?: I[];
   signal?: AbortSignal;
 }

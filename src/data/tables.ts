@@ -18,6 +18,8 @@ export interface TableRow {
   source: string;
   /** Feature values (D), in the table's column order. */
   values: Float32Array;
+  /** Names of the D values (one array shared by every row of a table). */
+  columns?: readonly string[];
   label?: 0 | 1;
 }
 
@@ -81,9 +83,11 @@ export async function readTableFile(file: string, opts: TableCsvOptions = {}): P
 
 /** The table's rows as samples (copies). */
 export function tableRows(t: Table): TableRow[] {
+  const columns = [...t.columns];
   return Array.from({ length: t.rows }, (_, i) => ({
     source: `${t.source}#${i + 1}`,
     values: t.values.slice(i * t.features, (i + 1) * t.features),
+    columns,
     ...(t.labels ? { label: (t.labels[i] ? 1 : 0) as 0 | 1 } : {}),
   }));
 }

@@ -1,2 +1,4 @@
 /** Registers every built-in detector with the registry (import for its side effect). */
 export { convAeFactory, convVaeFactory } from './conv-ae/detector.js';
+export { conv1dAeFactory, conv1dVaeFactory } from './conv1d-ae/detector.js';
+export { tabularAeFactory } from './tabular-ae/detector.js';

@@ -19,6 +19,9 @@ export interface ThresholdSpec {
   risk: number;
 }
 
+/** Labelled anomalies at which the F1-optimal and the label-free threshold weigh the same. */
+export const FEW_LABELS_PSEUDO_COUNT = 10;
+
 export const DEFAULT_THRESHOLD_SPEC: ThresholdSpec = Object.freeze({ method: 'quantile', fpr: 0.01, risk: 1e-3 });
 
 export interface PostProcessState {
@@ -77,6 +80,34 @@ export class PostProcessor {
     this.setRange(scores);
     this.s = { ...this.s, threshold: best.threshold, method: 'f1', params: { f1: best.f1 }, labelsUsed: scores.length };
     return best;
+  }
+
+  /**
+   * Threshold from held-out normal scores plus a few labelled anomalies: the F1-optimal threshold on
+   * the small labelled set, shrunk toward the label-free quantile with weight n / (n + pseudoCount)
+   * (n = labelled anomalies), so that two or three labels nudge the threshold and dozens decide it.
+   */
+  fitFewLabels(normalScores: ArrayLike<number>, anomalyScores: ArrayLike<number>, spec: ThresholdSpec = DEFAULT_THRESHOLD_SPEC, pseudoCount = FEW_LABELS_PSEUDO_COUNT): void {
+    if (anomalyScores.length === 0) {
+      this.fitNormal(normalScores, spec);
+      return;
+    }
+    this.fitNormal(normalScores, spec);
+    const labelFree = this.s.threshold!;
+    const scores = [...Array.from(normalScores), ...Array.from(anomalyScores)];
+    const labels = [...Array.from(normalScores, () => 0), ...Array.from(anomalyScores, () => 1)];
+    const best = f1OptimalThreshold(scores, labels);
+    const n = anomalyScores.length;
+    const weight = n / (n + pseudoCount);
+    const threshold = weight * best.threshold + (1 - weight) * labelFree;
+    this.setRange(scores);
+    this.s = {
+      ...this.s,
+      threshold,
+      method: 'few-labels',
+      params: { labelFree, f1Optimal: best.threshold, f1: best.f1, weight, anomalies: n, normals: normalScores.length },
+      labelsUsed: n,
+    };
   }
 
   /** Sets a threshold by hand (raw units). */

@@ -15,7 +15,9 @@ import {
 //   scores tanh(2.5 p) / tanh(2.5).
 const close = (a: number, b: number, tol = 1e-9) => assert.ok(Math.abs(a - b) < tol, `${a} != ${b}`);
 
-function series(name: string, n: number, windows: [number, number][], hits: Record<number, number> = {}, base = 0): NabSeries {
+type Plain = NabSeries & { timestamps: number[]; scores: number[] };
+
+function series(name: string, n: number, windows: [number, number][], hits: Record<number, number> = {}, base = 0): Plain {
   const scores = new Array<number>(n).fill(base);
   for (const [i, s] of Object.entries(hits)) scores[Number(i)] = s;
   return { name, timestamps: Array.from({ length: n }, (_, i) => i), scores, windows };

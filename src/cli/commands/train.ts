@@ -3,6 +3,7 @@ import { getDetectorFactory, listDetectors } from '../../core/detector.js';
 import '../../models/index.js';
 import '../../pipeline/image-input.js';
 import { inputAdapter } from '../../pipeline/inputs.js';
+import { trainValidationSplit } from '../../data/split.js';
 import { collectSetting, parseInteger, parseNumber, parseSize, readConfigFile } from '../options.js';
 import { lineProgress, terminalProgress } from '../progress.js';
 
@@ -16,7 +17,22 @@ export interface TrainCliOptions {
   fpr?: number;
   config?: string;
   set?: Record<string, unknown>;
+  /** Extra labelled anomalies (file or folder) for semi-supervised training and the threshold. */
+  anomalies?: string;
+  /** Fraction of the labelled anomalies kept out of training to set the threshold. */
+  anomalyHoldout?: number;
   quiet?: boolean;
+}
+
+/**
+ * Splits labelled anomalies: a seeded `fraction` (rounded down) is held out for the threshold, the
+ * rest trains. A single labelled anomaly always goes to training.
+ */
+export function splitLabelledAnomalies<T>(items: T[], fraction: number, seed: number): { train: T[]; threshold: T[] } {
+  const held = Math.floor(items.length * fraction);
+  if (held === 0) return { train: items, threshold: [] };
+  const split = trainValidationSplit(items, held / items.length, seed);
+  return { train: split.train, threshold: split.validation };
 }
 
 /** Detector config from a config file, then --set pairs, then the dedicated flags (last wins). */
@@ -36,9 +52,17 @@ export async function runTrain(dataset: string, o: TrainCliOptions, log: (line: 
   const detector = factory.create(await detectorConfig(o));
   const progress = o.quiet ? undefined : (terminalProgress() ?? lineProgress(log, 0.2));
   try {
-    const data = await inputAdapter(factory.inputKind).loadTrain(dataset, detector.summary().input, progress);
-    log(`training ${factory.kind} on ${data.normal.length} normal samples${data.anomalies.length ? ` and ${data.anomalies.length} labelled anomalies` : ''} (${data.layout} layout)`);
-    const report = await detector.fit(data.normal, { progress, anomalies: data.anomalies });
+    const adapter = inputAdapter(factory.inputKind);
+    const data = await adapter.loadTrain(dataset, detector.summary().input, progress);
+    const extra = o.anomalies ? await adapter.loadForScoring(o.anomalies, detector.summary().input) : [];
+    const labelled = splitLabelledAnomalies([...data.anomalies, ...extra], o.anomalyHoldout ?? 0.3, o.seed ?? 0);
+    log(
+      `training ${factory.kind} on ${data.normal.length} normal samples (${data.layout} layout)` +
+        (labelled.train.length + labelled.threshold.length > 0
+          ? `, ${labelled.train.length} labelled anomalies in training, ${labelled.threshold.length} held out for the threshold`
+          : ''),
+    );
+    const report = await detector.fit(data.normal, { progress, anomalies: labelled.train, validationAnomalies: labelled.threshold });
     await detector.save(o.out);
     const last = report.history.at(-1);
     log(
@@ -46,7 +70,8 @@ export async function runTrain(dataset: string, o: TrainCliOptions, log: (line: 
         (last ? `, loss ${last.loss.toPrecision(4)}${last.valLoss !== null ? `, validation ${last.valLoss.toPrecision(4)}` : ''}` : '') +
         (report.stoppedEarly ? ` (stopped early, best epoch ${report.bestEpoch})` : ''),
     );
-    log(`threshold ${detector.postprocess.threshold?.toPrecision(5)} (${detector.postprocess.state.method}); model saved to ${o.out}`);
+    const pp = detector.postprocess.state;
+    log(`threshold ${pp.threshold?.toPrecision(5)} (${pp.method}${pp.labelsUsed ? `, resting on ${pp.labelsUsed} labelled anomalies` : ''}); model saved to ${o.out}`);
   } finally {
     detector.dispose();
   }
@@ -66,6 +91,8 @@ export function registerTrain(program: Command): void {
     .option('--fpr <rate>', 'target false-positive rate of the label-free threshold', parseNumber('--fpr'))
     .option('-c, --config <file>', 'detector settings from a JSON or YAML file')
     .option('--set <key=value>', 'one detector setting (repeatable), e.g. --set latent=32', collectSetting)
+    .option('--anomalies <path>', 'labelled anomalies (image or folder) for semi-supervised training and the threshold')
+    .option('--anomaly-holdout <fraction>', 'fraction of labelled anomalies kept for the threshold (default 0.3)', parseNumber('--anomaly-holdout'))
     .option('-q, --quiet', 'no progress output')
     .action(async (dataset: string, o: TrainCliOptions) => runTrain(dataset, o));
 }

@@ -4,11 +4,14 @@
  *
  * dW[ky, kx, ci, co] = Σ_{n, oy, ox} x[n, oy·s + ky − padTop, ox·s + kx − padLeft, ci] · dy[n, oy, ox, co]
  *
- * Formulation: one GEMM on XNNPACK's fully-connected kernel,
- *   dW (K, Co) = colsT (K, P) × dy (P, Co),   K = kH·kW·Ci,  P = N·outH·outW,
- * where colsT is the transposed im2col of x. The wasm BatchMatMul only reaches XNNPACK without
- * transposes, hence colsT rather than colsᵀ-flag. Large batches are split into chunks whose
- * partial filters are summed, bounding the im2col buffer to kernelLimits.maxColsFloats.
+ * Formulation: im2col of x, then one GEMM on XNNPACK's fully-connected kernel (K = kH·kW·Ci,
+ * P = N·outH·outW). The wasm BatchMatMul reaches XNNPACK only without transpose flags, and XNNPACK
+ * packs its `b` operand ("weights") on every call at a cost comparable to the GEMM itself for these
+ * shapes, so the orientation packs the smaller of the two P-long operands:
+ *   - K > Co:  dW (K, Co)  = colsT (K, P) × dy (P, Co)           (packs P·Co)
+ *   - K ≤ Co:  dWᵀ (Co, K) = dyT (Co, P) × cols (P, K), then transpose  (packs P·K)
+ * Large batches are split into chunks whose partial filters are summed, bounding the im2col buffer
+ * to kernelLimits.maxColsFloats.
  */
 
 import type { KernelConfig, KernelFunc, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
@@ -23,6 +26,8 @@ import {
   heapF32,
   imagesPerChunk,
   matMul,
+  MIN_BLOCK_COPY,
+  RunCopier,
   runWasmKernel,
   type ConvGeometry,
   type ConvGradAttrs,
@@ -36,7 +41,7 @@ const KERNEL = 'Conv2DBackpropFilter';
  * at or above it, the natural im2col (contiguous kW·Ci runs, block copies) followed by XNNPACK's
  * transpose is faster than a strided JS transpose.
  */
-const DIRECT_COLS_T_MAX_CHANNELS = 8;
+const DIRECT_COLS_T_CHANNEL_LIMIT = 8;
 
 interface BackpropFilterAttrs extends ConvGradAttrs {
   filterShape: Shape4;
@@ -50,7 +55,7 @@ interface BackpropFilterAttrs extends ConvGradAttrs {
 export function im2col(x: Float32Array, g: ConvGeometry, n0: number, n1: number, cols: Float32Array): void {
   const { inH, inW, inC, outH, outW, kH, kW, strideH, strideW, padTop, padLeft } = g;
   const span = kW * inC;
-  const blockCopy = span >= 16; // set(subarray) has a per-call cost that only pays off for long runs
+  const copier = span >= MIN_BLOCK_COPY ? new RunCopier(x, cols) : null;
   let dst = 0;
   for (let n = n0; n < n1; n++) {
     for (let oy = 0; oy < outH; oy++) {
@@ -67,8 +72,8 @@ export function im2col(x: Float32Array, g: ConvGeometry, n0: number, n1: number,
           const rowBase = (n * inH + iy) * inW;
           if (interior) {
             const src = (rowBase + ix0) * inC;
-            if (blockCopy) {
-              cols.set(x.subarray(src, src + span), dst);
+            if (copier !== null) {
+              copier.copy(src, dst, span);
             } else {
               for (let i = 0; i < span; i++) cols[dst + i] = x[src + i];
             }
@@ -123,27 +128,67 @@ function im2colTransposed(x: Float32Array, g: ConvGeometry, n0: number, n1: numb
 function buildColsT(backend: BackendWasm, x: TensorInfo, g: ConvGeometry, n0: number, n1: number): TensorInfo {
   const k = g.kH * g.kW * g.inC;
   const p = (n1 - n0) * g.outH * g.outW;
-  if (g.inC < DIRECT_COLS_T_MAX_CHANNELS) {
+  if (g.inC < DIRECT_COLS_T_CHANNEL_LIMIT) {
     const colsT = allocF32(backend, [k, p]);
     im2colTransposed(heapF32(backend, x), g, n0, n1, heapF32(backend, colsT));
     return colsT;
   }
-  const cols = allocF32(backend, [p, k]);
-  im2col(heapF32(backend, x), g, n0, n1, heapF32(backend, cols));
-  const colsT = runWasmKernel(backend, 'Transpose', { x: cols }, { perm: [1, 0] });
+  const cols = buildCols(backend, x, g, n0, n1);
+  const colsT = transpose2d(backend, cols);
   free(backend, cols);
   return colsT;
 }
 
+/** cols (P, K) for images [n0, n1) as a new wasm tensor. */
+function buildCols(backend: BackendWasm, x: TensorInfo, g: ConvGeometry, n0: number, n1: number): TensorInfo {
+  const cols = allocF32(backend, [(n1 - n0) * g.outH * g.outW, g.kH * g.kW * g.inC]);
+  im2col(heapF32(backend, x), g, n0, n1, heapF32(backend, cols));
+  return cols;
+}
+
+/** (R, C) -> (C, R) with XNNPACK's transpose, as a new tensor. */
+function transpose2d(backend: BackendWasm, t: TensorInfo): TensorInfo {
+  return runWasmKernel(backend, 'Transpose', { x: t }, { perm: [1, 0] });
+}
+
 /**
  * Rows [n0, n1) of dy as a private (P, Co) tensor. XNNPACK's fully-connected operator is cached
- * per weights tensor id and shape-blind, so the GEMM's `b` must be a tensor nobody else reuses.
+ * per weights tensor id and is shape-blind, so a GEMM's `b` must be a tensor nobody else reuses.
  */
 function copyDyRows(backend: BackendWasm, dy: TensorInfo, g: ConvGeometry, n0: number, n1: number): TensorInfo {
   const perImage = g.outH * g.outW * g.outC;
   const out = allocF32(backend, [(n1 - n0) * g.outH * g.outW, g.outC]);
   heapF32(backend, out).set(heapF32(backend, dy).subarray(n0 * perImage, n1 * perImage));
   return out;
+}
+
+/** dyT (Co, P) for images [n0, n1); `a` operands are not cached, so the whole of dy is used in place. */
+function buildDyT(backend: BackendWasm, dy: TensorInfo, g: ConvGeometry, n0: number, n1: number): TensorInfo {
+  if (n0 === 0 && n1 === g.batch) {
+    return transpose2d(backend, { dataId: dy.dataId, shape: [g.batch * g.outH * g.outW, g.outC], dtype: 'float32' });
+  }
+  const rows = copyDyRows(backend, dy, g, n0, n1);
+  const dyT = transpose2d(backend, rows);
+  free(backend, rows);
+  return dyT;
+}
+
+/** Filter gradient of images [n0, n1): (K, Co), or (Co, K) when `colsAsWeights`. */
+function partialGrad(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, g: ConvGeometry, n0: number, n1: number, colsAsWeights: boolean): TensorInfo {
+  if (colsAsWeights) {
+    const cols = buildCols(backend, x, g, n0, n1); // (Pc, K), packed by XNNPACK
+    const dyT = buildDyT(backend, dy, g, n0, n1); // (Co, Pc)
+    const part = matMul(backend, dyT, cols); // (Co, K)
+    free(backend, dyT);
+    free(backend, cols);
+    return part;
+  }
+  const colsT = buildColsT(backend, x, g, n0, n1); // (K, Pc)
+  const dyRows = copyDyRows(backend, dy, g, n0, n1); // (Pc, Co), packed by XNNPACK
+  const part = matMul(backend, colsT, dyRows); // (K, Co)
+  free(backend, colsT);
+  free(backend, dyRows);
+  return part;
 }
 
 /** The kernel: inputs {x (N, H, W, Ci), dy (N, outH, outW, Co)}, attrs.filterShape (kH, kW, Ci, Co). */
@@ -164,26 +209,27 @@ export function conv2DBackpropFilter(args: { inputs: NamedTensorInfoMap; backend
     return zeros;
   }
 
+  const colsAsWeights = k <= g.outC;
   const chunk = imagesPerChunk(g, k);
-  let result: TensorInfo | null = null;
+  let acc: TensorInfo | null = null;
   for (let n0 = 0; n0 < g.batch; n0 += chunk) {
-    const n1 = Math.min(g.batch, n0 + chunk);
-    const colsT = buildColsT(backend, x, g, n0, n1); // (K, Pc)
-    const dyRows = copyDyRows(backend, dy, g, n0, n1); // (Pc, Co)
-    const part = matMul(backend, colsT, dyRows); // (K, Co)
-    free(backend, colsT);
-    free(backend, dyRows);
-    if (result === null) {
-      result = part;
+    const part = partialGrad(backend, x, dy, g, n0, Math.min(g.batch, n0 + chunk), colsAsWeights);
+    if (acc === null) {
+      acc = part;
       continue;
     }
-    const acc = heapF32(backend, result);
+    const sum = heapF32(backend, acc);
     const add = heapF32(backend, part);
-    for (let i = 0; i < acc.length; i++) acc[i] += add[i];
+    for (let i = 0; i < sum.length; i++) sum[i] += add[i];
     free(backend, part);
   }
+  let result = acc!;
+  if (colsAsWeights) {
+    result = transpose2d(backend, acc!); // (Co, K) -> (K, Co)
+    free(backend, acc!);
+  }
   // (K, Co) and (kH, kW, Ci, Co) share one row-major layout: relabel, no copy.
-  return { dataId: result!.dataId, shape: filterShape, dtype: 'float32' };
+  return { dataId: result.dataId, shape: filterShape, dtype: 'float32' };
 }
 
 export const conv2DBackpropFilterConfig: KernelConfig = {

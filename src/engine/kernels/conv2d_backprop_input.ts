@@ -28,6 +28,8 @@ import {
   heapF32,
   imagesPerChunk,
   matMul,
+  MIN_BLOCK_COPY,
+  RunCopier,
   runWasmKernel,
   type ConvGeometry,
   type ConvGradAttrs,
@@ -182,6 +184,7 @@ function interleavePhase(o: PhaseOutput, src: Float32Array | null, g: ConvGeomet
   const { batch, inH, inW, inC, strideH, strideW, padTop, padLeft } = g;
   const mh = o.out?.shape[1] ?? 0;
   const mw = o.out?.shape[2] ?? 0;
+  const copier = src !== null && inC >= MIN_BLOCK_COPY ? new RunCopier(src, dx) : null;
   for (let n = 0; n < batch; n++) {
     for (let q = rows.qMin; q <= rows.qMax; q++) {
       const iy = q * strideH + o.py.r - padTop;
@@ -197,7 +200,8 @@ function interleavePhase(o: PhaseOutput, src: Float32Array | null, g: ConvGeomet
           continue;
         }
         const s0 = (srcRow + qw - cols.qMin + o.px.skip) * inC;
-        for (let c = 0; c < inC; c++) dx[dst + c] = src[s0 + c];
+        if (copier !== null) copier.copy(s0, dst, inC);
+        else for (let c = 0; c < inC; c++) dx[dst + c] = src[s0 + c];
       }
     }
   }

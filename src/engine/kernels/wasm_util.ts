@@ -19,6 +19,40 @@ export function heapF32(backend: BackendWasm, t: TensorInfo): Float32Array {
   return backend.typedArrayFromHeap(t) as Float32Array;
 }
 
+/** Runs of at least this many floats are copied with `RunCopier`; shorter ones with a JS loop. */
+export const MIN_BLOCK_COPY = 16;
+
+/**
+ * Copies runs of floats from `src` to `dst`. When both view one buffer (the wasm heap), it uses
+ * `copyWithin` on a whole-buffer view: a memmove with no allocation, 2-4x faster than a JS loop
+ * from ~16 floats and well ahead of `set(subarray)`, which allocates a view per run.
+ */
+export class RunCopier {
+  private readonly heap: Float32Array | null;
+  private readonly srcBase: number;
+  private readonly dstBase: number;
+
+  constructor(
+    private readonly src: Float32Array,
+    private readonly dst: Float32Array,
+  ) {
+    const shared = src.buffer === dst.buffer;
+    this.heap = shared ? new Float32Array(src.buffer) : null;
+    this.srcBase = src.byteOffset >> 2;
+    this.dstBase = dst.byteOffset >> 2;
+  }
+
+  /** dst[dstIdx .. dstIdx + len) = src[srcIdx .. srcIdx + len). */
+  copy(srcIdx: number, dstIdx: number, len: number): void {
+    if (this.heap !== null) {
+      const from = this.srcBase + srcIdx;
+      this.heap.copyWithin(this.dstBase + dstIdx, from, from + len);
+    } else {
+      this.dst.set(this.src.subarray(srcIdx, srcIdx + len), dstIdx);
+    }
+  }
+}
+
 /** Allocates an uninitialised (malloc'd, not zeroed) float32 tensor on the wasm heap. */
 export function allocF32(backend: BackendWasm, shape: number[]): TensorInfo {
   return backend.makeOutput(shape, 'float32' as DataType);

@@ -216,7 +216,9 @@ class ConvAutoencoderDetector extends BaseDetector<ImageSample, ConvAeConfig> {
         const k = Math.min(nAnom, Math.max(1, Math.round(idx.length / 8)));
         const aIdx = Array.from({ length: k }, (_, i) => (step * k + i) % nAnom);
         const anomErr = this.sampleLoss(this.batchTensor(anomalyData, aIdx), true, seed * 7919 + step + 1);
-        return tf.add(normalLoss, tf.mul(anomalyPushLoss(anomErr), c.anomalyWeight)) as tf.Scalar;
+        // The current normal error is the unit of the push term (read as a constant: no gradient).
+        const tau = normalLoss.dataSync()[0]!;
+        return tf.add(normalLoss, tf.mul(anomalyPushLoss(anomErr, tau), c.anomalyWeight)) as tf.Scalar;
       },
       valLoss: (idx) => tf.mean(this.sampleLoss(this.batchTensor(valData, idx), false)) as tf.Scalar,
     });

@@ -167,6 +167,10 @@ CREATE TABLE IF NOT EXISTS deliveries (
   created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries (status, next_at);
+CREATE TABLE IF NOT EXISTS scorer_states (
+  model TEXT NOT NULL, stream TEXT NOT NULL, state TEXT NOT NULL, updated_at INTEGER NOT NULL,
+  PRIMARY KEY (model, stream)
+) WITHOUT ROWID;
 `;
 
 const num = (v: number | null): number | null => (v === null || !Number.isFinite(v) ? null : v);
@@ -252,6 +256,11 @@ export class MonitorStore {
       retry: db.prepare<[number, number, string, number, number]>(`UPDATE deliveries SET attempts = ?, next_at = ?, last_error = ?, updated_at = ? WHERE id = ?`),
       dead: db.prepare<[number, string, number, number]>(`UPDATE deliveries SET status = 'dead', attempts = ?, last_error = ?, updated_at = ? WHERE id = ?`),
       deadLetters: db.prepare<[number], DeliveryRow>(`SELECT * FROM deliveries WHERE status = 'dead' ORDER BY id DESC LIMIT ?`),
+      saveState: db.prepare<[string, string, string, number]>(
+        'INSERT INTO scorer_states (model, stream, state, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (model, stream) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at',
+      ),
+      loadState: db.prepare<[string, string], { state: string }>('SELECT state FROM scorer_states WHERE model = ? AND stream = ?'),
+      pruneStates: db.prepare<[number]>('DELETE FROM scorer_states WHERE updated_at < ?'),
       pruneBuckets: db.prepare<[number]>('DELETE FROM score_buckets WHERE updated_at < ?'),
       pruneAlarms: db.prepare<[number]>('DELETE FROM alarms WHERE created_at < ?'),
       pruneDeliveries: db.prepare<[number]>(`DELETE FROM deliveries WHERE status <> 'pending' AND updated_at < ?`),
@@ -410,6 +419,26 @@ export class MonitorStore {
     return this.st.deadLetters.all(Math.min(Math.max(limit, 1), 1000)).map(deliveryView);
   }
 
+  // --- online scorer states (resumed after a restart) --------------------------------------------
+
+  saveScorerStates(states: { model: string; stream: string; state: unknown }[]): void {
+    const now = this.now();
+    const tx = this.db.transaction(() => {
+      for (const s of states) if (s.state !== null && s.state !== undefined) this.st.saveState.run(s.model, s.stream, JSON.stringify(s.state), now);
+    });
+    tx();
+  }
+
+  loadScorerState(model: string, stream: string): unknown {
+    const row = this.st.loadState.get(model, stream);
+    if (!row) return null;
+    try {
+      return JSON.parse(row.state) as unknown;
+    } catch {
+      return null;
+    }
+  }
+
   // --- settings and retention --------------------------------------------------------------------
 
   retention(): RetentionSettings {
@@ -437,11 +466,14 @@ export class MonitorStore {
   /** Deletes rows older than the retention settings; returns how many of each went. */
   prune(now = this.now()): { buckets: number; alarms: number; deliveries: number } {
     const r = this.retention();
-    const tx = this.db.transaction(() => ({
-      buckets: this.st.pruneBuckets.run(now - r.scoresDays * DAY_MS).changes,
-      alarms: this.st.pruneAlarms.run(now - r.alarmsDays * DAY_MS).changes,
-      deliveries: this.st.pruneDeliveries.run(now - r.deliveriesDays * DAY_MS).changes,
-    }));
+    const tx = this.db.transaction(() => {
+      this.st.pruneStates.run(now - r.scoresDays * DAY_MS);
+      return {
+        buckets: this.st.pruneBuckets.run(now - r.scoresDays * DAY_MS).changes,
+        alarms: this.st.pruneAlarms.run(now - r.alarmsDays * DAY_MS).changes,
+        deliveries: this.st.pruneDeliveries.run(now - r.deliveriesDays * DAY_MS).changes,
+      };
+    });
     return tx();
   }
 

@@ -1,0 +1,170 @@
+/**
+ * JSON schemas of the API's requests (Fastify validates them before a handler runs) and the limits
+ * they encode.
+ */
+
+export const LIMITS = Object.freeze({
+  /** Points per request. */
+  points: 10_000,
+  /** Values per point (channels). */
+  channels: 1024,
+  /** Images per JSON batch. */
+  images: 32,
+  /** Rows per request. */
+  rows: 10_000,
+  /** Default body limit (bytes) of every route without its own. */
+  bodyDefault: 1024 * 1024,
+  /** Time-series points (JSON or NDJSON). */
+  bodyPoints: 8 * 1024 * 1024,
+  /** One raw PNG/JPEG image. */
+  bodyImage: 10 * 1024 * 1024,
+  /** JSON batch of base64 images. */
+  bodyImages: 24 * 1024 * 1024,
+  /** Table rows. */
+  bodyRows: 8 * 1024 * 1024,
+});
+
+/** Stream and image ids: 1-128 of letters, digits and `._:-`. */
+export const ID_PATTERN = '^[A-Za-z0-9._:-]{1,128}$';
+const MODEL_PATTERN = '^[A-Za-z0-9._-]{1,64}$';
+
+const id = { type: 'string', pattern: ID_PATTERN } as const;
+const timestamp = { type: ['number', 'string'], maxLength: 64 } as const;
+
+export const modelParams = {
+  type: 'object',
+  required: ['model'],
+  properties: { model: { type: 'string', pattern: MODEL_PATTERN } },
+} as const;
+
+export const pointsBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['points'],
+  properties: {
+    points: {
+      type: 'array',
+      minItems: 1,
+      maxItems: LIMITS.points,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['stream', 't', 'values'],
+        properties: {
+          stream: id,
+          t: timestamp,
+          values: { type: ['number', 'array'], minItems: 1, maxItems: LIMITS.channels, items: { type: 'number' } },
+        },
+      },
+    },
+  },
+} as const;
+
+export const imagesBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['images'],
+  properties: {
+    images: {
+      type: 'array',
+      minItems: 1,
+      maxItems: LIMITS.images,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['data'],
+        properties: {
+          data: { type: 'string', minLength: 1, maxLength: LIMITS.bodyImages },
+          id,
+          stream: id,
+          t: timestamp,
+        },
+      },
+    },
+  },
+} as const;
+
+export const imageQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { id, stream: id, t: timestamp },
+} as const;
+
+export const rowsBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['rows'],
+  properties: {
+    rows: {
+      type: 'array',
+      minItems: 1,
+      maxItems: LIMITS.rows,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['values'],
+        properties: {
+          values: { type: 'array', minItems: 1, maxItems: 100_000, items: { type: 'number' } },
+          id,
+          stream: id,
+          t: timestamp,
+        },
+      },
+    },
+  },
+} as const;
+
+export const alarmParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
+} as const;
+
+export const ackBody = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  properties: {
+    by: { type: 'string', maxLength: 100 },
+    note: { type: 'string', maxLength: 1000 },
+  },
+} as const;
+
+export const alarmsQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+    before: { type: 'integer', minimum: 1 },
+    model: { type: 'string', pattern: MODEL_PATTERN },
+    stream: id,
+    unacked: { type: 'boolean' },
+  },
+} as const;
+
+export const historyParams = {
+  type: 'object',
+  required: ['model', 'stream'],
+  properties: { model: { type: 'string', pattern: MODEL_PATTERN }, stream: id },
+} as const;
+
+export const historyQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    from: { type: 'number' },
+    to: { type: 'number' },
+    limit: { type: 'integer', minimum: 1, maximum: 20_000, default: 2000 },
+  },
+} as const;
+
+export const heatmapParams = {
+  type: 'object',
+  required: ['file'],
+  properties: { file: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}\\.png$' } },
+} as const;
+
+export const limitQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+} as const;
