@@ -8,6 +8,7 @@ const benches: Record<string, { file: string; about: string }> = {
   'magnetic-tile': { file: './magnetic-tile.js', about: 'magnetic tile defects: PaDiM, PatchCore, conv-ae <dir>' },
   nab: { file: './nab.js', about: 'Numenta Anomaly Benchmark score <dir>' },
   odds: { file: './odds.js', about: 'ODDS tables AUROC vs isolation forest <dir>' },
+  'few-labels': { file: './few-labels.js', about: 'semi-supervised conv-ae with 0/1/5% labelled anomalies: fashion-mnist [dir] | magnetic-tile <dir>' },
   kernels: { file: './kernels.js', about: 'GFLOP/s of vigil\'s wasm conv kernels' },
   speed: { file: './speed.js', about: 'reference autoencoder train/inference samples/s, side by side with PyTorch' },
 };

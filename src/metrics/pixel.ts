@@ -346,7 +346,7 @@ export function proDetailed(maps: readonly ArrayLike<number>[], masks: readonly 
       if (lab === 0) {
         fpCount[g]++;
         normals++;
-      } else overlap[g] += 1;
+      } else overlap[g] += 1 / components[lab - 1]!.area;
     }
   }
   if (regions === 0) throw new VigilError('E_VALUE', 'masks: no anomalous region in any mask; PRO needs at least one', { field: 'masks' });

@@ -7,7 +7,7 @@
  *   ...
  *   await svc.close();             // stops accepting, finishes requests, flushes writes and webhooks
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Writable } from 'node:stream';
 import { isIP } from 'node:net';
 import { VigilError } from '../core/errors.js';
@@ -120,7 +120,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
   const app = Fastify({
     logger: o.logger ?? true,
     bodyLimit: LIMITS.bodyDefault,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },

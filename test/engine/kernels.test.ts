@@ -376,4 +376,17 @@ describe('memory', () => {
       assert.equal(backend.numDataIds(), dataIds, `wasm buffers leaked (${path})`);
     }
   });
+
+  test('repeated calls do not grow the wasm heap (XNNPACK operators and packed weights are released)', () => {
+    const backend = wasmBackend();
+    // Big enough that a leaked XNNPACK operator (it holds packed weights of ~P·Co floats) per call
+    // would outgrow the allocator's slack within a few calls.
+    const c: ConvCase = { name: 'heap', n: 8, h: 14, w: 14, ci: 16, co: 32, kh: 3, kw: 3, strides: [2, 2], pad: 'same' };
+    const d = caseData(c, 2);
+    const heapBytes = () => backend.wasm.HEAPU8.length;
+    for (let i = 0; i < 3; i++) tf.tidy(() => void computeAll(c, d));
+    const after = heapBytes();
+    for (let i = 0; i < 10; i++) tf.tidy(() => void computeAll(c, d));
+    assert.equal(heapBytes(), after);
+  });
 });

@@ -130,6 +130,16 @@ test('the threshold sweep maximises the summed corpus score', () => {
   close(fnr.score, 89.306447, 1e-6);
 });
 
+test('equal corpus scores: the higher threshold wins (NAB keeps the first of a stable sort)', () => {
+  // With a free FP (profile fp = 0) lowering the threshold from 0.9 to 0.5 or 0 adds only
+  // zero-cost FPs and later in-window rows (which never beat the first detection):
+  //   t = +inf: -1;  t = 0.9: +1;  t = 0.5: +1;  t = 0: +1  -> ties, the highest (0.9) is kept.
+  const s = series('A', 1000, WA, { 500: 0.9, 300: 0.5 });
+  const r = scoreNabCorpus([s], { tp: 1, fp: 0, fn: -1, tn: 0 });
+  assert.equal(r.threshold, 0.9);
+  assert.equal(r.rawScore, 1);
+});
+
 test('probationary rows and windows are not scored (NAB semantics)', () => {
   // 100 rows: probation 15 rows. Window [5, 8] lies inside it: it contributes neither a TP nor an FN
   // (but NAB's "perfect" still counts it). Window [50, 54] detected at its start: raw = 1,

@@ -88,6 +88,9 @@ test('range-based positional bias and cardinality', () => {
   const span = rangePrecisionRecallF1FromPredictions([1, 1, 1, 1, 1, 1], [1, 1, 0, 0, 1, 1]);
   close(span.precision, 4 / 6);
   close(span.recall, 1);
+  // alpha rewards existence in recall only: precision stays 4/6 (not 0.5 + 0.5 * 4/6)
+  const spanA = rangePrecisionRecallF1FromPredictions([1, 1, 1, 1, 1, 1], [1, 1, 0, 0, 1, 1], { alpha: 0.5 });
+  close(spanA.precision, 4 / 6);
   // nothing predicted: precision 0/0 -> 0, F1 0
   const none = rangePrecisionRecallF1FromPredictions([0, 0, 0], [0, 1, 0]);
   assert.deepEqual([none.precision, none.recall, none.f1], [0, 0, 0]);

@@ -32,6 +32,14 @@ test('F1-optimal threshold, hand case with ties', () => {
   assert.deepEqual({ tp: r.tp, fp: r.fp, fn: r.fn, tn: r.tn }, { tp: 3, fp: 2, fn: 0, tn: 1 });
 });
 
+test('equal F1: the higher threshold (fewer alarms) wins', () => {
+  // 0.9(+) 0.8(-) 0.7(-) 0.6(+), P = 2; F1 = 2TP / (TP + P + FP):
+  //   t=0.9: 2/3;  t=0.8: 2/4;  t=0.7: 2/5;  t=0.6: 4/6 = 2/3  -> tie, keep 0.9
+  const r = f1OptimalThreshold([0.9, 0.8, 0.7, 0.6], [1, 0, 0, 1]);
+  assert.equal(r.threshold, 0.9);
+  assert.ok(Math.abs(r.f1 - 2 / 3) < 1e-15);
+});
+
 test('the returned threshold reproduces the reported F1 with score >= threshold (random, Float32, ties)', () => {
   const r = rng(11);
   for (let trial = 0; trial < 30; trial++) {

@@ -3,6 +3,8 @@ import { registerTrain } from './train.js';
 import { registerScore } from './score.js';
 import { registerEvaluate } from './evaluate.js';
 import { registerDemo } from './demo.js';
+import { registerServe } from './serve.js';
+import { registerReplay } from './replay.js';
 
 /** Adds every subcommand to the program; one module per command. */
 export function registerCommands(program: Command): void {
@@ -10,4 +12,6 @@ export function registerCommands(program: Command): void {
   registerScore(program);
   registerEvaluate(program);
   registerDemo(program);
+  registerServe(program);
+  registerReplay(program);
 }

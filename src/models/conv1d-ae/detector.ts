@@ -67,6 +67,12 @@ export interface Conv1dAeConfig {
   timestampColumn: string;
   /** Missing values in CSV input: forward-fill (counted) or error. */
   missing: 'ffill' | 'error';
+  /**
+   * Window centring: 'none' keeps levels (a shifted level is an anomaly for as long as it lasts);
+   * 'mean' subtracts each window's per-channel mean after standardisation, so the model learns shapes
+   * and a level shift scores at its onset rather than for ever after.
+   */
+  center: 'none' | 'mean';
   /** At most this many training windows (evenly subsampled beyond it). */
   maxTrainWindows: number;
   /** VAE only: weight of the KL term (beta). */
@@ -97,6 +103,7 @@ const schema = {
     columns: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, default: [] },
     timestampColumn: { type: 'string', default: '' },
     missing: { enum: ['ffill', 'error'], default: 'ffill' },
+    center: { enum: ['none', 'mean'], default: 'none' },
     maxTrainWindows: { type: 'integer', minimum: 1, default: 20000 },
     klWeight: { type: 'number', minimum: 0, default: 1 },
     scoreKl: { type: 'boolean', default: false },
@@ -115,6 +122,18 @@ interface Conv1dState {
 type Kind = 'conv1d-ae' | 'conv1d-vae';
 
 const SCORE_BATCH = 256;
+
+/** Subtracts each window's per-channel mean, in place; windows (N, W, C). */
+function centreWindows(x: Float32Array, window: number, channels: number): void {
+  const size = window * channels;
+  const mean = new Float64Array(channels);
+  for (let o = 0; o < x.length; o += size) {
+    mean.fill(0);
+    for (let i = 0; i < size; i++) mean[i % channels] += x[o + i]!;
+    for (let c = 0; c < channels; c++) mean[c] /= window;
+    for (let i = 0; i < size; i++) x[o + i] -= mean[i % channels]!;
+  }
+}
 
 /** Evenly spaced subset of `items` of at most `max` elements (all of them when fewer). */
 function subsample<T>(items: T[], max: number): T[] {
@@ -169,7 +188,14 @@ class Conv1dAutoencoderDetector extends BaseDetector<Series, Conv1dAeConfig> imp
 
   /** Standardised windows (N, W, C) of `s` at `starts`. */
   private windowsOf(s: Series, starts: readonly number[]): Float32Array {
-    return standardiseInPlace(extractWindows(s.values, s.channels, starts, this.config.window), this.stats!);
+    return this.preprocess(extractWindows(s.values, s.channels, starts, this.config.window));
+  }
+
+  /** Standardises (and centres, see `center`) raw windows (N, W, C) in place. */
+  private preprocess(windows: Float32Array): Float32Array {
+    standardiseInPlace(windows, this.stats!);
+    if (this.config.center === 'mean') centreWindows(windows, this.config.window, this.cols.length);
+    return windows;
   }
 
   private gather(packed: Float32Array, indices: readonly number[], size: number): Float32Array {
@@ -335,7 +361,7 @@ class Conv1dAutoencoderDetector extends BaseDetector<Series, Conv1dAeConfig> imp
     for (let i = 0; i < windows.length; i++) {
       if (!Number.isFinite(windows[i]!)) throw new VigilError('E_VALUE', `windows: value ${i} is ${windows[i]}, expected a finite number`, { index: i });
     }
-    return this.standardisedErrors(standardiseInPlace(windows.slice(), this.stats), n);
+    return this.standardisedErrors(this.preprocess(windows.slice()), n);
   }
 
   /** Step scores of one prepared series. */

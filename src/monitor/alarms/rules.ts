@@ -44,12 +44,16 @@ export const DEFAULT_SEVERITY: readonly SeverityBand[] = Object.freeze([
   { min: 0, level: 'warning' },
 ] as SeverityBand[]);
 
-/** Applies to a stream that no configured rule matches: every point over the model's threshold, 60 s cooldown. */
+/**
+ * Applies to a stream that no configured rule matches: every point whose normalized score reaches
+ * 0.5 (for images and rows: raw score ≥ the model's threshold; for series: the online scorer's
+ * decision), 60 s cooldown.
+ */
 export const DEFAULT_RULE: Readonly<AlarmRule> = Object.freeze({
   name: 'default',
   model: '*',
   stream: '*',
-  on: 'score',
+  on: 'normalized',
   threshold: 'model',
   k: 1,
   n: 1,

@@ -21,10 +21,10 @@ export async function registerDashboard(app: FastifyInstance, dist: { dir: strin
     wildcard: false,
     cacheControl: true,
     maxAge: 0,
-    setHeaders(res, file) {
+    setHeaders(reply, file) {
       // Hashed assets never change; index.html must be revalidated.
-      if (file.includes(`${'/'}assets${'/'}`)) res.setHeader('cache-control', 'public, max-age=31536000, immutable');
-      else res.setHeader('cache-control', 'no-cache');
+      if (file.includes('/assets/')) reply.header('cache-control', 'public, max-age=31536000, immutable');
+      else reply.header('cache-control', 'no-cache');
     },
   });
 }

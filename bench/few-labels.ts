@@ -1,0 +1,150 @@
+/**
+ * Few labels: the same detector trained with 0%, 1% and 5% of the test anomalies labelled (moved from
+ * the test set into training; 30% of them, rounded down, held out to set the threshold), AUROC and
+ * F1 at the chosen threshold on what remains.
+ *
+ *   npm run bench -- few-labels fashion-mnist [dir] [--classes 0,4,6] [--epochs 8]
+ *   npm run bench -- few-labels magnetic-tile <dir> [--epochs 30] [--size 128]
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { getDetectorFactory } from '../src/core/detector.js';
+import type { ImageSample } from '../src/core/types.js';
+import { DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, indicesOfClass, loadFashionMnist, packedSamples } from '../src/data/idx.js';
+import { loadImageDataset, loadSamples } from '../src/data/layouts.js';
+import { createRng } from '../src/data/random.js';
+import { initEngine } from '../src/engine/backend.js';
+import { auroc } from '../src/metrics/index.js';
+import '../src/models/index.js';
+import { splitLabelledAnomalies } from '../src/cli/commands/train.js';
+import { REFERENCE_CONFIG } from './fashion-mnist.js';
+
+interface Task {
+  name: string;
+  train: ImageSample[];
+  test: ImageSample[];
+  config: Record<string, unknown>;
+}
+
+interface Row {
+  task: string;
+  fraction: number;
+  labelled: number;
+  auroc: number;
+  f1: number;
+  threshold: number;
+  method: string;
+}
+
+const FRACTIONS = [0, 0.01, 0.05];
+
+function f1At(scores: number[], labels: number[], t: number): number {
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  scores.forEach((s, i) => {
+    if (s >= t && labels[i]) tp++;
+    else if (s >= t) fp++;
+    else if (labels[i]) fn++;
+  });
+  return tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
+}
+
+async function runTask(task: Task, seed: number): Promise<Row[]> {
+  const rows: Row[] = [];
+  const anomalies = task.test.filter((s) => s.label === 1);
+  const order = createRng(seed).shuffle(anomalies.map((_, i) => i));
+  for (const fraction of FRACTIONS) {
+    const n = Math.ceil(fraction * anomalies.length);
+    const chosen = new Set(order.slice(0, n).map((i) => anomalies[i]!));
+    const labelled = [...chosen];
+    const test = task.test.filter((s) => !chosen.has(s));
+    const split = splitLabelledAnomalies(labelled, 0.3, seed);
+    const det = getDetectorFactory('conv-ae').create({ ...task.config, seed });
+    await det.fit(task.train, { anomalies: split.train, validationAnomalies: split.threshold });
+    const scores = (await det.score(test)).map((r) => r.score);
+    const labels = test.map((s) => s.label!);
+    const t = det.postprocess.threshold!;
+    const row: Row = { task: task.name, fraction, labelled: n, auroc: auroc(scores, labels), f1: f1At(scores, labels, t), threshold: t, method: det.postprocess.state.method ?? '' };
+    rows.push(row);
+    det.dispose();
+    process.stderr.write(`${task.name} ${(fraction * 100).toFixed(0)}% (${n} labelled): AUROC ${(100 * row.auroc).toFixed(1)}, F1 ${(100 * row.f1).toFixed(1)} (${row.method})\n`);
+  }
+  return rows;
+}
+
+async function fashionTasks(dir: string, classes: number[], epochs: number): Promise<Task[]> {
+  const data = await loadFashionMnist(dir);
+  return classes.map((cls) => {
+    const test = packedSamples(data.test.images, { classes: data.test.labels, normalClasses: [cls] });
+    return {
+      name: `fashion-mnist ${cls} ${FASHION_MNIST_CLASSES[cls]}`,
+      train: packedSamples(data.train.images, { indices: indicesOfClass(data.train.labels, cls) }),
+      test,
+      config: { ...REFERENCE_CONFIG, epochs, patience: 0 },
+    };
+  });
+}
+
+async function magneticTileTask(dir: string, epochs: number, size: number): Promise<Task> {
+  const ds = await loadImageDataset(dir);
+  const opts = { channels: 1 as const, size: { height: size, width: size }, masks: false };
+  return {
+    name: 'magnetic-tile',
+    train: await loadSamples(ds.train, opts),
+    test: await loadSamples(ds.test, opts),
+    config: { height: size, width: size, channels: 1, depth: 4, filters: 16, latent: 64, epochs, batchSize: 32, loss: 'mse+ssim', aggregate: 'topk', topk: 0.01, blurSigma: 2, patience: 0 },
+  };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      classes: { type: 'string', default: '0,4,6' },
+      epochs: { type: 'string' },
+      size: { type: 'string', default: '128' },
+      seed: { type: 'string', default: '1' },
+    },
+  });
+  const [which, dirArg] = positionals;
+  await initEngine();
+  let tasks: Task[];
+  if (which === 'fashion-mnist') tasks = await fashionTasks(dirArg ?? DEBIAN_FASHION_MNIST_DIR, values.classes!.split(',').map(Number), Number(values.epochs ?? 8));
+  else if (which === 'magnetic-tile' && dirArg) tasks = [await magneticTileTask(dirArg, Number(values.epochs ?? 30), Number(values.size))];
+  else throw new Error('usage: few-labels fashion-mnist [dir] | few-labels magnetic-tile <dir>');
+  const rows: Row[] = [];
+  for (const task of tasks) rows.push(...(await runTask(task, Number(values.seed))));
+  const out = 'bench/results/few-labels.md';
+  const section = formatSection(which!, rows, `npm run bench -- few-labels ${argv.join(' ')}`);
+  await mkdir(path.dirname(out), { recursive: true });
+  // Each data set has its own section; re-running one replaces only that section.
+  let text = '';
+  try {
+    text = await readFile(out, 'utf8');
+  } catch {
+    text = '# Few labels: semi-supervised conv-ae with 0%, 1% and 5% of the anomalies labelled\n\n' +
+      'Labelled anomalies are drawn (seeded) from the test anomalies and removed from the test set; 70% train with the push-away loss, 30% (rounded down) set the threshold with the normals held out from training (few-label threshold). Figures in %.\n';
+  }
+  const marker = `\n## ${which}\n`;
+  const start = text.indexOf(marker);
+  if (start >= 0) {
+    const end = text.indexOf('\n## ', start + marker.length);
+    text = text.slice(0, start) + (end >= 0 ? text.slice(end) : '');
+  }
+  await writeFile(out, text.trimEnd() + '\n' + section);
+  process.stdout.write(section);
+}
+
+function formatSection(which: string, rows: Row[], command: string): string {
+  const lines = [``, `## ${which}`, ``, `Command: \`${command}\`, ${new Date().toISOString().slice(0, 10)}`, ``, '| task | labelled | AUROC | F1 at threshold | threshold method |', '|---|---|---|---|---|'];
+  for (const r of rows) lines.push(`| ${r.task} | ${(100 * r.fraction).toFixed(0)}% (${r.labelled}) | ${(100 * r.auroc).toFixed(1)} | ${(100 * r.f1).toFixed(1)} | ${r.method} |`);
+  for (const fraction of FRACTIONS) {
+    const rs = rows.filter((r) => r.fraction === fraction);
+    const mean = (f: (r: Row) => number) => (100 * rs.reduce((s, r) => s + f(r), 0)) / rs.length;
+    lines.push(`| **mean** | ${(100 * fraction).toFixed(0)}% | **${mean((r) => r.auroc).toFixed(1)}** | **${mean((r) => r.f1).toFixed(1)}** | |`);
+  }
+  return lines.join('\n') + '\n';
+}
