@@ -2,3 +2,5 @@
 export { convAeFactory, convVaeFactory } from './conv-ae/detector.js';
 export { conv1dAeFactory, conv1dVaeFactory } from './conv1d-ae/detector.js';
 export { tabularAeFactory } from './tabular-ae/detector.js';
+export { padimFactory } from './padim/detector.js';
+export { patchcoreFactory } from './patchcore/detector.js';

@@ -161,6 +161,8 @@ export interface HistoryBucket {
   min: number | null;
   max: number | null;
   mean: number | null;
+  /** Highest normalized score in the bucket (what the dashboard charts). */
+  maxNormalized: number | null;
 }
 
 export interface RecentImageView extends ImageResult {

@@ -289,7 +289,7 @@ export class Monitor {
   }
 
   private async scoreImageBatch(modelId: string, items: QueuedImage[]): Promise<{ result: ImageResult; alarms: AlarmView[] }[]> {
-    const { results, alarmsByObs, recent } = await this.d.models.use(modelId, async (h) => {
+    const { results, alarmsByObs, recent, obs, threshold } = await this.d.models.use(modelId, async (h) => {
       const scored = await h.detector.score(items.map((i) => i.sample));
       const threshold = h.threshold;
       const obs: Observation[] = [];
@@ -314,8 +314,9 @@ export class Monitor {
       const alarmsByObs = new Map<number, AlarmView[]>();
       this.record(h, obs, 'image', alarmsByObs);
       const recent: RecentImageView[] = results.map((r, k) => ({ ...r, model: modelId, at: items[k]!.t }));
-      return { results, alarmsByObs, recent };
+      return { results, alarmsByObs, recent, obs, threshold };
     });
+    this.publishPoints(modelId, obs, threshold);
     for (const r of recent) {
       this.recent.push(r);
       if (this.recent.length > this.maxRecent) this.recent.shift();
@@ -350,7 +351,7 @@ export class Monitor {
       const bk = `${o.stream}\u0000${bucket}`;
       let b = buckets.get(bk);
       if (!b) {
-        b = { model: h.id, stream: o.stream, bucket, count: 0, scored: 0, min: null, max: null, sum: 0 };
+        b = { model: h.id, stream: o.stream, bucket, count: 0, scored: 0, min: null, max: null, sum: 0, nmax: null };
         buckets.set(bk, b);
       }
       b.count++;
@@ -359,6 +360,7 @@ export class Monitor {
         b.sum += o.score;
         b.min = b.min === null ? o.score : Math.min(b.min, o.score);
         b.max = b.max === null ? o.score : Math.max(b.max, o.score);
+        if (o.normalized !== null) b.nmax = b.nmax === null ? o.normalized : Math.max(b.nmax, o.normalized);
       }
       let s = streams.get(o.stream);
       if (!s) {

@@ -180,6 +180,8 @@ export async function createService(o: ServiceOptions): Promise<Service> {
 
   installValidation(app);
   installErrorHandling(app);
+  // Only JSON (and, per route, NDJSON and images) is accepted; text/plain is answered 415.
+  app.removeContentTypeParser('text/plain');
   app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });

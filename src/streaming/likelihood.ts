@@ -8,7 +8,7 @@
  *
  * and reported on NAB's log scale, log(1.0000000001 - L) / log(1e-10), which spreads the
  * interesting range (L > 0.999) over [0, 1]. The distribution is re-estimated every
- * `reestimateEvery` points; σ is floored at `minStdRatio` x |μ| (and 1e-12) so that a flat stretch
+ * `reestimateEvery` points; σ is floored at `minStdRatio` x |μ| and at `minStd` so that a flat stretch
  * does not turn the next tiny wiggle into certainty. Memory is fixed: two ring buffers.
  */
 import { VigilError } from '../core/errors.js';
@@ -24,6 +24,8 @@ export interface LikelihoodOptions {
   reestimateEvery?: number;
   /** Floor of σ relative to |μ| (default 0.1). */
   minStdRatio?: number;
+  /** Absolute floor of σ (default 1e-12). */
+  minStd?: number;
 }
 
 export interface LikelihoodState {
@@ -100,6 +102,7 @@ export class AnomalyLikelihood {
   readonly learningPeriod: number;
   readonly reestimateEvery: number;
   readonly minStdRatio: number;
+  readonly minStd: number;
   private readonly short: NumberRing;
   private readonly long: NumberRing;
   private seen = 0;
@@ -113,11 +116,13 @@ export class AnomalyLikelihood {
     this.learningPeriod = o.learningPeriod ?? 100;
     this.reestimateEvery = o.reestimateEvery ?? 100;
     this.minStdRatio = o.minStdRatio ?? 0.1;
+    this.minStd = o.minStd ?? 1e-12;
     for (const [k, v] of Object.entries({ shortWindow: this.shortWindow, longWindow: this.longWindow, reestimateEvery: this.reestimateEvery })) {
       if (!Number.isInteger(v) || v < 1) throw new VigilError('E_CONFIG', `likelihood ${k}: ${v} must be a positive integer`, { field: k });
     }
     if (!Number.isInteger(this.learningPeriod) || this.learningPeriod < 2) throw new VigilError('E_CONFIG', `likelihood learningPeriod: ${this.learningPeriod} must be an integer >= 2`, { field: 'learningPeriod' });
     if (!(this.minStdRatio >= 0)) throw new VigilError('E_CONFIG', `likelihood minStdRatio: ${this.minStdRatio} must be >= 0`, { field: 'minStdRatio' });
+    if (!(this.minStd > 0)) throw new VigilError('E_CONFIG', `likelihood minStd: ${this.minStd} must be > 0`, { field: 'minStd' });
     this.short = new NumberRing(this.shortWindow);
     this.long = new NumberRing(this.longWindow);
   }
@@ -138,7 +143,7 @@ export class AnomalyLikelihood {
     for (let i = 0; i < n; i++) sq += (this.long.data[i]! - mean) ** 2;
     const std = Math.sqrt(sq / Math.max(1, n - 1));
     this.mean = mean;
-    this.std = Math.max(std, this.minStdRatio * Math.abs(mean), 1e-12);
+    this.std = Math.max(std, this.minStdRatio * Math.abs(mean), this.minStd);
     this.sinceEstimate = 0;
   }
 

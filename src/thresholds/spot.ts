@@ -11,7 +11,7 @@
  * w(x) = u(x) v(x) - 1 = 0, where u(x) = 1 + mean(log(1 + x Y_i)), v(x) = mean(1/(1 + x Y_i)),
  * and then gamma = u(x*) - 1, sigma = gamma / x*. Roots are searched on (-1/Y_max, 0) and on
  * (0, 2 (mean - Y_min) / Y_min^2] (Grimshaw's bounds) by a grid scan for sign changes refined by
- * bisection; every root, and the exponential solution gamma = 0, sigma = mean(Y), is a candidate
+ * the Illinois (regula falsi) method; every root, and the exponential solution gamma = 0, sigma = mean(Y), is a candidate
  * and the one with the highest log-likelihood wins. If that fails numerically (non-finite
  * parameters) the method of moments is used: gamma = (1 - m^2/s^2)/2, sigma = m (1 + m^2/s^2)/2
  * (m, s^2 the sample mean and unbiased variance of Y).
@@ -280,10 +280,11 @@ export interface SpotOptions {
   method?: GpdMethod;
   /**
    * Also learn from values that raise an alarm (add x - t as a peak and count the observation),
-   * like the reference code's `run(with_alarm=False)`. Default false, as in the paper's
+   * as the reference code's `run(with_alarm=False)` learns, while still reporting the alarm.
+   * Default false, as in the paper's
    * Algorithm 1, which never learns from alarms. Because the peaks above z_q are then censored,
    * the paper's rule lets z_q drift down on stationary data (the GPD is fitted to a tail that
-   * stops at z_q); at q = 1e-3 and level 0.98 the stationary alarm rate settles near 2q. Set this
+   * stops at z_q); at q = 1e-3 and level 0.98 the alarm rate on stationary exponential data settles near 2q. Set this
    * when alarms are expected to be mostly false (monitoring normal data): the estimate is then
    * the plain peaks-over-threshold one and the alarm rate stays near q.
    */

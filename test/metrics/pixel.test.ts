@@ -41,6 +41,8 @@ test('PRO on a tiny map with two regions (hand-integrated)', () => {
   // Area for FPR in [0, 0.3]: 1/12 * 1/6 + 1/12 * 5/6 + (0.3 - 1/6) * 1 = 1/72 + 5/72 + 2/15 = 13/60
   // Normalised: (13/60) / 0.3 = 13/18
   const r = proDetailed([MAP], [MASK], { width: 4, height: 4, maxFpr: 0.3 });
+  // same through the binary-search path (plain arrays)
+  assert.ok(Math.abs(pro([Array.from(MAP)], [Array.from(MASK)], { width: 4 }) - 13 / 18) < 1e-12);
   assert.ok(Math.abs(r.pro - 13 / 18) < 1e-12, `pro ${r.pro}`);
   assert.equal(r.regions, 2);
   assert.equal(r.method, 'exact');
@@ -120,8 +122,12 @@ test('pixel AUROC matches image-level AUROC of the pooled pixels; histogram with
   const fine = pixelAurocDetailed(maps, masks, { method: 'histogram', bins: 2 ** 16 });
   assert.ok(Math.abs(fine.auroc - exact.auroc) <= fine.errorBound + 1e-12);
 
-  // PRO: histogram within its bound of the exact value
+  // PRO: the packed-key exact path (Float32 maps) and the binary-search exact path (other arrays)
+  // agree; the histogram is within its bound of the exact value
   const pe = proDetailed(maps, masks, { width: 32, method: 'exact' });
+  const pe64 = proDetailed(maps.map((m) => Float64Array.from(m)), masks, { width: 32, method: 'exact' });
+  assert.ok(Math.abs(pe.pro - pe64.pro) < 1e-12, `${pe.pro} vs ${pe64.pro}`);
+  assert.deepEqual(Array.from(pe.thresholds), Array.from(pe64.thresholds));
   const ph = proDetailed(maps, masks, { width: 32, method: 'histogram', bins: 32 });
   assert.ok(ph.errorBound > 0);
   assert.ok(Math.abs(ph.pro - pe.pro) <= ph.errorBound + 1e-12, `${ph.pro} vs ${pe.pro} bound ${ph.errorBound}`);

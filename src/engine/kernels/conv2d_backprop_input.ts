@@ -214,7 +214,7 @@ function interleavePhase(o: PhaseOutput, src: Float32Array | null, g: ConvGeomet
  * col2im for images [n0, n1): dx[n, iy, ix, :] += cols[p, ky, kx, :] for every output pixel p and
  * tap landing inside dx. Zeroes the images' region of dx first.
  */
-export function col2im(cols: Float32Array, g: ConvGeometry, n0: number, n1: number, dx: Float32Array): void {
+function col2im(cols: Float32Array, g: ConvGeometry, n0: number, n1: number, dx: Float32Array): void {
   const { inH, inW, inC, outH, outW, kH, kW, strideH, strideW, padTop, padLeft } = g;
   const span = kW * inC;
   dx.fill(0, n0 * inH * inW * inC, n1 * inH * inW * inC);

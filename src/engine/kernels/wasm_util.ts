@@ -194,6 +194,12 @@ export function assertFloat32(kernel: string, what: string, t: TensorInfo): void
 }
 
 /**
+ * Tunables of the conv kernels. `maxColsFloats` caps the im2col buffer a kernel builds at once
+ * (default 16 Mi floats = 64 MiB of wasm heap); tests lower it to exercise the chunked path.
+ */
+export const kernelLimits = { maxColsFloats: 16 * 1024 * 1024 };
+
+/**
  * Images per GEMM chunk so that a (images·outH·outW, rowLen) im2col buffer stays below
  * `maxFloats` (at least one image). Bounds peak memory for large batches/images.
  */
@@ -201,9 +207,3 @@ export function imagesPerChunk(g: ConvGeometry, rowLen: number, maxFloats = kern
   const perImage = g.outH * g.outW * rowLen;
   return Math.max(1, Math.min(g.batch, Math.floor(maxFloats / perImage)));
 }
-
-/**
- * Tunables of the conv kernels. `maxColsFloats` caps the im2col buffer a kernel builds at once
- * (default 16 Mi floats = 64 MiB of wasm heap); tests lower it to exercise the chunked path.
- */
-export const kernelLimits = { maxColsFloats: 16 * 1024 * 1024 };

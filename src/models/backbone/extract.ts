@@ -105,9 +105,8 @@ export class FeatureExtractor {
     }
   }
 
-  /** Frees the backbone's weights. */
+  /** Frees the backbone's weights (the tap model shares the backbone's layers and owns none). */
   dispose(): void {
-    this.tapModel.model.dispose();
     this.backbone.model.dispose();
   }
 }

@@ -145,12 +145,12 @@ async function readWeights(reader: ArtifactReader, manifest: unknown): Promise<{
   if (!Array.isArray(manifest) || manifest.length === 0) {
     throw backboneError(`backbone ${reader.modelFile}: no weightsManifest (a TF.js layers model lists its weight shards there)`, { path: reader.modelFile });
   }
-  const groups = manifest as tf.io.WeightsManifestGroupConfig[];
+  const groups = manifest as tf.io.WeightsManifestConfig;
   const specs = groups.flatMap((g) => g.weights ?? []);
   const chunks: Uint8Array[] = [];
   for (const g of groups) for (const p of g.paths ?? []) chunks.push(await reader.bytes(p));
   const total = chunks.reduce((s, c) => s + c.byteLength, 0);
-  const expected = specs.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * bytesPerValue(w), 0);
+  const expected = specs.reduce((s, w) => s + w.shape.reduce((a: number, b: number) => a * b, 1) * bytesPerValue(w), 0);
   if (total !== expected) {
     throw backboneError(`backbone ${reader.modelFile}: the weight shards hold ${total} bytes, the manifest's ${specs.length} weights need ${expected} (a shard is truncated or from another model)`, {
       path: reader.modelFile,

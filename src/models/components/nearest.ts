@@ -60,6 +60,11 @@ export class NearestNeighbourIndex {
     }
   }
 
+  /** The whole bank, (size, dim) row-major (not a copy: do not modify). */
+  get vectors(): Float32Array {
+    return this.bank;
+  }
+
   /** Row `i` of the bank (a view). */
   vector(i: number): Float32Array {
     return this.bank.subarray(i * this.dim, (i + 1) * this.dim);

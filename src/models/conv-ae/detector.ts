@@ -15,6 +15,7 @@ import type { FitOptions, FitReport, ImageSample, ScoreResult } from '../../core
 import { trainValidationSplit } from '../../data/split.js';
 import { initEngine } from '../../engine/backend.js';
 import { deserializeNetwork, serializeNetwork, type SerializedNetwork } from '../../engine/serialize.js';
+import { NetworkEngines, type OnnxNetworksState } from '../../engine/onnx/networks.js';
 import { aggregateMap, gaussianBlur, type MapAggregate } from '../../scoring/maps.js';
 import { PostProcessor, type ThresholdSpec } from '../../scoring/postprocess.js';
 import { pixelErrorMap, RECONSTRUCTION_LOSSES, type ReconstructionLoss } from '../../scoring/reconstruction.js';
@@ -90,6 +91,8 @@ interface ConvAeState {
   pixelThreshold: number | null;
   topology: { encoder: unknown; decoder: unknown };
   weightSpecs: { encoder: tf.io.WeightsManifestEntry[]; decoder: tf.io.WeightsManifestEntry[] };
+  /** The networks exported to ONNX (encoder.onnx, decoder.onnx), absent in folders saved before. */
+  onnx?: OnnxNetworksState;
 }
 
 const SCORE_BATCH = 128;
@@ -97,6 +100,8 @@ const SCORE_BATCH = 128;
 class ConvAutoencoderDetector extends BaseDetector<ImageSample, ConvAeConfig> {
   readonly inputKind = 'image' as const;
   private nets: AutoencoderNetworks | null = null;
+  /** The networks' forward passes for scoring: ONNX Runtime where the export loads, TF.js otherwise. */
+  private engines: NetworkEngines<'encoder' | 'decoder'> | null = null;
   private norm: Normalisation | null = null;
   private pixelThreshold: number | null = null;
 
@@ -223,6 +228,8 @@ class ConvAutoencoderDetector extends BaseDetector<ImageSample, ConvAeConfig> {
       valLoss: (idx) => tf.mean(this.sampleLoss(this.batchTensor(valData, idx), false)) as tf.Scalar,
     });
     const trainSeconds = (performance.now() - t0) / 1000;
+    // Score on the exported networks from now on, so the threshold is fitted on the scores a reload gives.
+    this.engines = await NetworkEngines.export(this.nets);
     // Threshold material: held-out normal images, or the training images when there are none.
     const calibration = split.validation.length > 0 ? split.validation : split.train;
     const scored = await this.scoreInternal(calibration, true);
@@ -253,8 +260,14 @@ class ConvAutoencoderDetector extends BaseDetector<ImageSample, ConvAeConfig> {
     for (let start = 0; start < batch.length; start += SCORE_BATCH) {
       const part = batch.slice(start, start + SCORE_BATCH);
       const packed = this.pack(part);
+      const shape: [number, number, number, number] = [part.length, c.height, c.width, c.channels];
+      const onEngines = this.engines?.allOnnxRuntime ? await this.forwardEngines(packed, part.length) : null;
       const out = tf.tidy(() => {
-        const x = tf.tensor4d(packed, [part.length, c.height, c.width, c.channels]);
+        const x = tf.tensor4d(packed, shape);
+        if (onEngines) {
+          const maps = pixelErrorMap(x, tf.tensor4d(onEngines.recon, shape), c.loss);
+          return onEngines.kl ? { maps, kl: tf.tensor1d(onEngines.kl) } : { maps };
+        }
         const { recon, kl } = this.forward(x, false);
         const maps = pixelErrorMap(x, recon, c.loss);
         return kl ? { maps, kl } : { maps };
@@ -287,6 +300,34 @@ class ConvAutoencoderDetector extends BaseDetector<ImageSample, ConvAeConfig> {
     return results;
   }
 
+  /**
+   * The scoring forward pass on the inference engines: packed (N, H, W, C) → reconstruction
+   * (N, H, W, C) and, for the VAE, KL (N) of q(z|x) decoded at its mean (as `forward` without a seed).
+   */
+  private async forwardEngines(packed: Float32Array, n: number): Promise<{ recon: Float32Array; kl: Float32Array | null }> {
+    const c = this.config;
+    const { mean, std } = this.norm!;
+    const x = new Float32Array(packed.length);
+    for (let i = 0; i < packed.length; i++) x[i] = (packed[i]! - mean[i % c.channels]!) / std[i % c.channels]!;
+    const h = await this.engines!.engine('encoder').run(x, [n, c.height, c.width, c.channels]); // (N, L), VAE (N, 2L)
+    const decoder = this.engines!.engine('decoder');
+    if (!this.variational) return { recon: await decoder.run(h, [n, c.latent]), kl: null };
+    const L = c.latent;
+    const mu = new Float32Array(n * L);
+    const kl = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      let sum = 0;
+      for (let j = 0; j < L; j++) {
+        const m = h[i * 2 * L + j]!;
+        const logVar = Math.min(10, Math.max(-10, h[i * 2 * L + L + j]!));
+        mu[i * L + j] = m;
+        sum += 1 + logVar - m * m - Math.exp(logVar);
+      }
+      kl[i] = -0.5 * sum;
+    }
+    return { recon: await decoder.run(mu, [n, L]), kl };
+  }
+
   protected async artifacts(): Promise<DetectorArtifacts> {
     if (!this.nets || !this.norm) throw new VigilError('E_NOT_FITTED', `${this.kind}: cannot save an untrained model`);
     const enc = await serializeNetwork(this.nets.encoder);
@@ -297,11 +338,13 @@ class ConvAutoencoderDetector extends BaseDetector<ImageSample, ConvAeConfig> {
       topology: { encoder: enc.topology, decoder: dec.topology },
       weightSpecs: { encoder: enc.weightSpecs, decoder: dec.weightSpecs },
     };
+    const onnx = this.engines?.artifacts();
+    if (onnx) state.onnx = onnx.state;
     return {
       input: { height: this.config.height, width: this.config.width, channels: this.config.channels },
       preprocess: { normalisation: this.norm },
       state: state as unknown as Record<string, unknown>,
-      files: { 'encoder.bin': enc.weights, 'decoder.bin': dec.weights },
+      files: { 'encoder.bin': enc.weights, 'decoder.bin': dec.weights, ...onnx?.files },
     };
   }
 
@@ -316,6 +359,7 @@ class ConvAutoencoderDetector extends BaseDetector<ImageSample, ConvAeConfig> {
       return { topology: state.topology[which], weightSpecs: state.weightSpecs[which], weights };
     };
     this.nets = { encoder: await deserializeNetwork(net('encoder'), `${dir}/encoder.bin`), decoder: await deserializeNetwork(net('decoder'), `${dir}/decoder.bin`) };
+    this.engines = await NetworkEngines.restore(state.onnx, files, this.nets, dir);
     this.norm = state.normalisation;
     this.pixelThreshold = state.pixelThreshold;
   }
@@ -325,6 +369,8 @@ class ConvAutoencoderDetector extends BaseDetector<ImageSample, ConvAeConfig> {
   }
 
   private disposeNets(): void {
+    this.engines?.dispose();
+    this.engines = null;
     this.nets?.encoder.dispose();
     this.nets?.decoder.dispose();
     this.nets = null;

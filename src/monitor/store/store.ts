@@ -45,6 +45,8 @@ export interface BucketDelta {
   min: number | null;
   max: number | null;
   sum: number;
+  /** Highest normalized score in the bucket. */
+  nmax: number | null;
 }
 
 export interface StreamUpdate {
@@ -139,7 +141,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS score_buckets (
   model TEXT NOT NULL, stream TEXT NOT NULL, bucket INTEGER NOT NULL,
-  count INTEGER NOT NULL, scored INTEGER NOT NULL, min REAL, max REAL, sum REAL NOT NULL,
+  count INTEGER NOT NULL, scored INTEGER NOT NULL, min REAL, max REAL, sum REAL NOT NULL, nmax REAL,
   updated_at INTEGER NOT NULL,
   PRIMARY KEY (model, stream, bucket)
 ) WITHOUT ROWID;
@@ -215,12 +217,13 @@ export class MonitorStore {
   private prepare() {
     const db = this.db;
     return {
-      upsertBucket: db.prepare<[string, string, number, number, number, number | null, number | null, number, number]>(
-        `INSERT INTO score_buckets (model, stream, bucket, count, scored, min, max, sum, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      upsertBucket: db.prepare<[string, string, number, number, number, number | null, number | null, number, number | null, number]>(
+        `INSERT INTO score_buckets (model, stream, bucket, count, scored, min, max, sum, nmax, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (model, stream, bucket) DO UPDATE SET
            count = count + excluded.count, scored = scored + excluded.scored,
            min = CASE WHEN min IS NULL THEN excluded.min WHEN excluded.min IS NULL THEN min ELSE MIN(min, excluded.min) END,
            max = CASE WHEN max IS NULL THEN excluded.max WHEN excluded.max IS NULL THEN max ELSE MAX(max, excluded.max) END,
+           nmax = CASE WHEN nmax IS NULL THEN excluded.nmax WHEN excluded.nmax IS NULL THEN nmax ELSE MAX(nmax, excluded.nmax) END,
            sum = sum + excluded.sum, updated_at = excluded.updated_at`,
       ),
       upsertStream: db.prepare<[string, string, number, number, number | null, number | null, number | null, number]>(
@@ -242,9 +245,9 @@ export class MonitorStore {
       streams: db.prepare<[], { model: string; stream: string; points: number; last_t: number | null; last_score: number | null; last_normalized: number | null; threshold: number | null }>(
         'SELECT model, stream, points, last_t, last_score, last_normalized, threshold FROM streams ORDER BY model, stream',
       ),
-      history: db.prepare<[string, string, number, number, number], { bucket: number; count: number; scored: number; min: number | null; max: number | null; sum: number }>(
-        `SELECT bucket, count, scored, min, max, sum FROM (
-           SELECT bucket, count, scored, min, max, sum FROM score_buckets WHERE model = ? AND stream = ? AND bucket >= ? AND bucket <= ?
+      history: db.prepare<[string, string, number, number, number], { bucket: number; count: number; scored: number; min: number | null; max: number | null; sum: number; nmax: number | null }>(
+        `SELECT bucket, count, scored, min, max, sum, nmax FROM (
+           SELECT bucket, count, scored, min, max, sum, nmax FROM score_buckets WHERE model = ? AND stream = ? AND bucket >= ? AND bucket <= ?
            ORDER BY bucket DESC LIMIT ?) ORDER BY bucket`,
       ),
       totals: db.prepare<[], { streams: number; points: number }>('SELECT COUNT(*) AS streams, COALESCE(SUM(points), 0) AS points FROM streams'),
@@ -286,7 +289,7 @@ export class MonitorStore {
 
   private writeBatch(batch: IngestBatch): AlarmView[] {
     const now = this.now();
-    for (const b of batch.buckets) this.st.upsertBucket.run(b.model, b.stream, b.bucket, b.count, b.scored, num(b.min), num(b.max), b.sum, now);
+    for (const b of batch.buckets) this.st.upsertBucket.run(b.model, b.stream, b.bucket, b.count, b.scored, num(b.min), num(b.max), b.sum, num(b.nmax), now);
     for (const s of batch.streams) this.st.upsertStream.run(s.model, s.stream, s.points, s.lastT, num(s.lastScore), num(s.lastNormalized), num(s.threshold), now);
     const out: AlarmView[] = [];
     for (const a of batch.alarms) {
@@ -386,6 +389,7 @@ export class MonitorStore {
       min: r.min,
       max: r.max,
       mean: r.scored > 0 ? r.sum / r.scored : null,
+      maxNormalized: r.nmax,
     }));
   }
 

@@ -4,6 +4,7 @@
  * pooling (then (N, C)), UpSampling2D (Resize with TF.js' asymmetric coordinates).
  */
 import { channelsFirstPerm, type Value } from '../graph.js';
+import type { AttrValue } from '../proto.js';
 import { intTuple, onlyInput, requireChannelsLast, stringField, unsupported, type LayerContext, type LayerConverter } from './types.js';
 
 function channelsFirstOut(ctx: LayerContext, name: string): Value {
@@ -48,7 +49,8 @@ function pooling(op: 'MaxPool' | 'AveragePool', r: 1 | 2): LayerConverter {
     } else {
       throw unsupported(ctx, `padding '${padding}' is not supported`, { padding });
     }
-    const attrs = op === 'AveragePool' ? { kernel_shape: pool, strides, pads, count_include_pad: 0 } : { kernel_shape: pool, strides, pads };
+    const attrs: Record<string, AttrValue> = { kernel_shape: pool, strides, pads };
+    if (op === 'AveragePool') attrs['count_include_pad'] = 0;
     const [y] = ctx.g.node(op, [x.name], attrs, ctx.layer.name);
     return channelsFirstOut(ctx, y!);
   };
@@ -74,10 +76,8 @@ const upSampling2d: LayerConverter = (ctx) => {
   const interpolation = stringField(ctx, 'interpolation', 'nearest');
   if (interpolation !== 'nearest' && interpolation !== 'bilinear') throw unsupported(ctx, `interpolation '${interpolation}' is not supported`);
   const scales = ctx.g.floats(`${ctx.layer.name}_scales`, [4], Float32Array.of(1, 1, sh!, sw!));
-  const attrs =
-    interpolation === 'nearest'
-      ? { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }
-      : { mode: 'linear', coordinate_transformation_mode: 'asymmetric' };
+  const attrs: Record<string, AttrValue> = { mode: interpolation === 'nearest' ? 'nearest' : 'linear', coordinate_transformation_mode: 'asymmetric' };
+  if (interpolation === 'nearest') attrs['nearest_mode'] = 'floor';
   const [y] = ctx.g.node('Resize', [x.name, '', scales], attrs, ctx.layer.name);
   return channelsFirstOut(ctx, y!);
 };

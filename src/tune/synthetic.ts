@@ -1,0 +1,194 @@
+/**
+ * Held-out normal data and synthetic anomalies for label-free model selection, per input kind:
+ *  - images: a random subset of the normal training images is held out; each gets a copy with a
+ *    planted defect (scratch, spot or crack, `plantDefect` from data/synthetic.ts);
+ *  - series: the last part of every training series is held out and cut into chunks; each chunk
+ *    gets a copy with a spike (1-3 steps at 4-8 standard deviations) or a level shift (2-4 standard
+ *    deviations over an eighth to a third of the chunk) in one channel;
+ *  - table rows: a random subset of the rows is held out; each gets a copy with a fifth of its
+ *    features (at least one) moved 4-6 standard deviations from the held-out mean.
+ * Normal and anomalous copies are paired (same source), so their score difference measures the
+ * anomaly alone.
+ */
+import { VigilError } from '../core/errors.js';
+import type { ImageSample, InputKind, ScoreResult, Series } from '../core/types.js';
+import { createRng, type Rng } from '../data/random.js';
+import { sliceSeries } from '../data/series.js';
+import { trainValidationSplit } from '../data/split.js';
+import { plantDefect } from '../data/synthetic.js';
+import type { TableRow } from '../data/tables.js';
+
+export interface HeldOut<S> {
+  train: S[];
+  heldOut: S[];
+}
+
+/** A labelled sample set to rank: scores of samples (or of steps, for series with step labels). */
+export interface Ranked {
+  scores: number[];
+  labels: number[];
+}
+
+/**
+ * Splits normal training data into what trials train on and what selection scores. Images and rows:
+ * `fraction` of them at random (at most `max`); series: the last `fraction` of every series, cut into
+ * chunks of `chunk` steps (the last chunk absorbs a remainder shorter than `chunk`).
+ */
+export function holdOut<S>(kind: InputKind, normal: S[], o: { fraction: number; seed: number; max?: number; chunk?: number }): HeldOut<S> {
+  if (!(o.fraction > 0 && o.fraction < 1)) throw new VigilError('E_CONFIG', `holdout: ${o.fraction} must be a fraction in (0, 1)`, { field: 'holdout', value: o.fraction });
+  if (kind === 'series') return holdOutSeries(normal as unknown as Series[], o.fraction, o.chunk ?? 256) as unknown as HeldOut<S>;
+  if (normal.length < 4) throw new VigilError('E_EMPTY', `holding out normal samples for selection needs at least 4 normal samples (got ${normal.length})`);
+  const split = trainValidationSplit(normal, o.fraction, `${o.seed}:holdout`);
+  let heldOut = split.validation;
+  let train = split.train;
+  if (o.max !== undefined && heldOut.length > o.max) {
+    // Keep `max` for selection; the rest goes back to training.
+    train = [...train, ...heldOut.slice(o.max)];
+    heldOut = heldOut.slice(0, o.max);
+  }
+  return { train, heldOut };
+}
+
+function holdOutSeries(normal: Series[], fraction: number, chunk: number): HeldOut<Series> {
+  const train: Series[] = [];
+  const heldOut: Series[] = [];
+  for (const s of normal) {
+    const tail = Math.floor(s.length * fraction);
+    if (tail < chunk) {
+      throw new VigilError('E_EMPTY', `${s.source}: ${s.length} steps; holding out ${fraction} of it gives ${tail} steps, less than one selection chunk of ${chunk}; give longer series or raise --holdout`, {
+        file: s.source,
+      });
+    }
+    const cut = s.length - tail;
+    train.push(sliceSeries(s, 0, cut));
+    const n = Math.floor(tail / chunk);
+    for (let k = 0; k < n; k++) {
+      const end = k === n - 1 ? s.length : cut + (k + 1) * chunk;
+      heldOut.push(sliceSeries(s, cut + k * chunk, end, `${s.source}@${cut + k * chunk}`));
+    }
+  }
+  return { train, heldOut };
+}
+
+/** One synthetic anomaly per held-out normal sample, in the same order, labelled 1. */
+export function syntheticAnomalies<S>(kind: InputKind, normal: S[], seed: number): S[] {
+  const master = createRng(`${seed}:synthetic`);
+  switch (kind) {
+    case 'image':
+      return (normal as unknown as ImageSample[]).map((s) => {
+        const d = plantDefect(s.image, master.fork());
+        return { image: d.image, source: `${s.source}+${d.kind}`, label: 1, category: `synthetic-${d.kind}`, mask: d.mask } satisfies ImageSample;
+      }) as unknown as S[];
+    case 'series':
+      return (normal as unknown as Series[]).map((s) => injectSeriesAnomaly(s, master.fork())) as unknown as S[];
+    case 'table': {
+      const rows = normal as unknown as TableRow[];
+      const stats = rowStats(rows);
+      return rows.map((r) => perturbRow(r, stats, master.fork())) as unknown as S[];
+    }
+    default:
+      throw new VigilError('E_UNSUPPORTED', `synthetic anomalies: unknown input kind ${String(kind)}`);
+  }
+}
+
+export type SeriesAnomalyKind = 'spike' | 'level-shift';
+
+function channelStd(s: Series, c: number): number {
+  let sum = 0;
+  let sq = 0;
+  for (let t = 0; t < s.length; t++) {
+    const v = s.values[t * s.channels + c]!;
+    sum += v;
+    sq += v * v;
+  }
+  const mean = sum / s.length;
+  return Math.sqrt(Math.max(sq / s.length - mean * mean, 0)) || 1;
+}
+
+/**
+ * A copy of `s` with one anomaly in one channel and step labels marking it: a spike (1-3 steps
+ * moved by 4-8 standard deviations of that channel) or a level shift (2-4 standard deviations
+ * added over an eighth to a third of the series). Placed away from the ends.
+ */
+export function injectSeriesAnomaly(s: Series, rng: Rng, kind: SeriesAnomalyKind = rng.bool() ? 'spike' : 'level-shift'): Series {
+  if (s.length < 16) throw new VigilError('E_SHAPE', `${s.source}: ${s.length} steps is too short to plant an anomaly (16 at least)`, { file: s.source });
+  const c = rng.int(s.channels);
+  const std = channelStd(s, c);
+  const sign = rng.bool() ? 1 : -1;
+  const values = new Float32Array(s.values);
+  const labels = new Uint8Array(s.length);
+  let start: number;
+  let end: number;
+  let delta: number;
+  if (kind === 'spike') {
+    const width = 1 + rng.int(3);
+    start = Math.floor(s.length * 0.25) + rng.int(Math.max(1, Math.floor(s.length * 0.5)));
+    end = Math.min(s.length, start + width);
+    delta = sign * rng.uniform(4, 8) * std;
+  } else {
+    const width = Math.max(2, Math.round(s.length * rng.uniform(1 / 8, 1 / 3)));
+    start = Math.floor(s.length * 0.2) + rng.int(Math.max(1, Math.floor(s.length * 0.4)));
+    end = Math.min(s.length, start + width);
+    delta = sign * rng.uniform(2, 4) * std;
+  }
+  for (let t = start; t < end; t++) {
+    values[t * s.channels + c] = values[t * s.channels + c]! + delta;
+    labels[t] = 1;
+  }
+  return { ...s, source: `${s.source}+${kind}`, values, labels };
+}
+
+interface RowStats {
+  mean: Float64Array;
+  std: Float64Array;
+}
+
+function rowStats(rows: TableRow[]): RowStats {
+  if (rows.length === 0) throw new VigilError('E_EMPTY', 'no held-out rows to perturb');
+  const D = rows[0]!.values.length;
+  const mean = new Float64Array(D);
+  const sq = new Float64Array(D);
+  for (const r of rows) for (let j = 0; j < D; j++) {
+    mean[j] += r.values[j]!;
+    sq[j] += r.values[j]! ** 2;
+  }
+  const std = new Float64Array(D);
+  for (let j = 0; j < D; j++) {
+    mean[j] /= rows.length;
+    std[j] = Math.sqrt(Math.max(sq[j]! / rows.length - mean[j]! ** 2, 0)) || 1;
+  }
+  return { mean, std };
+}
+
+function perturbRow(r: TableRow, stats: RowStats, rng: Rng): TableRow {
+  const D = r.values.length;
+  const values = new Float32Array(r.values);
+  const k = Math.max(1, Math.round(D / 5));
+  const features = rng.shuffle(Array.from({ length: D }, (_, j) => j)).slice(0, k);
+  for (const j of features) values[j] = stats.mean[j]! + (rng.bool() ? 1 : -1) * rng.uniform(4, 6) * stats.std[j]!;
+  return { ...r, source: `${r.source}+perturbed`, values, label: 1 };
+}
+
+/**
+ * Pairs scores with labels for ranking metrics: per step when the samples are series with step
+ * labels and the results have step maps (1, T); otherwise one score per sample with `labels[i]`.
+ */
+export function rankedScores(samples: readonly unknown[], results: readonly ScoreResult[], labels: readonly number[], stepLevel = false): Ranked {
+  if (stepLevel) {
+    const scores: number[] = [];
+    const out: number[] = [];
+    samples.forEach((s, i) => {
+      const steps = (s as Series).labels;
+      const map = results[i]!.map;
+      if (!steps || !map || map.values.length !== steps.length) {
+        throw new VigilError('E_SHAPE', `${(s as Series).source}: step-level selection needs step labels and a step map of the same length`);
+      }
+      for (let t = 0; t < steps.length; t++) {
+        scores.push(map.values[t]!);
+        out.push(steps[t]! > 0 ? 1 : 0);
+      }
+    });
+    return { scores, labels: out };
+  }
+  return { scores: results.map((r) => r.score), labels: [...labels] };
+}
