@@ -62,24 +62,42 @@ function summarise(cpu: number[], wall: number[]): Timing {
   return { cpuMinMs: sorted(cpu)[0]!, cpuMedianMs: median(cpu), wallMedianMs: median(wall) };
 }
 
+/** One timed call: CPU and wall ms. The output is freed outside the timed region. */
+function timeOnce(call: Call, backend: tf.KernelBackend): [number, number] {
+  const c0 = cpuMsNow();
+  const t0 = performance.now();
+  const out = call();
+  const wall = performance.now() - t0;
+  const cpu = cpuMsNow() - c0;
+  backend.disposeData(out.dataId);
+  return [cpu, wall];
+}
+
+interface Candidate {
+  op: string;
+  call: Call;
+  /** Timed calls for this candidate (fewer for very slow ones). */
+  reps: number;
+  cpu: number[];
+  wall: number[];
+}
+
 /**
- * CPU and wall time of `reps` calls after 2 warm-ups; outputs are freed outside the timed region.
- * The kernels are single-threaded and synchronous, so CPU time is the work itself, while wall time
- * also counts waiting for a core on a shared machine.
+ * Times the candidates round-robin after 2 warm-ups each, so that every kernel sees the same mix of
+ * machine load. The kernels are single-threaded and synchronous, so CPU time is the work itself,
+ * while wall time also counts waiting for a core on a shared machine.
  */
-function measure(call: Call, backend: tf.KernelBackend, reps: number): Timing {
-  for (let i = 0; i < 2; i++) backend.disposeData(call().dataId);
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const c0 = cpuMsNow();
-    const t0 = performance.now();
-    const out = call();
-    wall.push(performance.now() - t0);
-    cpu.push(cpuMsNow() - c0);
-    backend.disposeData(out.dataId);
+function measureRoundRobin(candidates: Candidate[], backend: tf.KernelBackend): void {
+  for (const c of candidates) for (let i = 0; i < 2; i++) timeOnce(c.call, backend);
+  const rounds = Math.max(...candidates.map((c) => c.reps));
+  for (let round = 0; round < rounds; round++) {
+    for (const c of candidates) {
+      if (round >= c.reps) continue;
+      const [cpu, wall] = timeOnce(c.call, backend);
+      c.cpu.push(cpu);
+      c.wall.push(wall);
+    }
   }
-  return summarise(cpu, wall);
 }
 
 function kernelCall(name: string, backend: tf.KernelBackend, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap, config = tf.getKernel(name, tf.getBackend())): Call {
@@ -96,24 +114,29 @@ function benchGeometry(g: Geometry, reps: number): Row[] {
   const w = tf.randomNormal(g.filter);
   const dy = tf.randomNormal(info.outShape);
   const convAttrs = { strides: g.strides, pad: g.pad, dataFormat: 'NHWC', dilations: 1 };
-  const rows: Row[] = [];
-  const add = (op: string, call: Call, backend: tf.KernelBackend, r = reps) => {
-    rows.push({ geometry: g.name, op, flops, ...measure(call, backend, r) });
+  const candidates: Candidate[] = [];
+  const add = (op: string, call: Call, r = reps) => candidates.push({ op, call, reps: r, cpu: [], wall: [] });
+  const withPath = (path: BackpropInputPath, call: Call): Call => () => {
+    setBackpropInputPath(path);
+    return call();
   };
 
-  add('Conv2D forward (TF.js wasm, XNNPACK)', kernelCall('Conv2D', wasm, { x, filter: w }, convAttrs), wasm);
-
+  add('Conv2D forward (TF.js wasm, XNNPACK)', kernelCall('Conv2D', wasm, { x, filter: w }, convAttrs));
   const original = replacedWasmKernel('Conv2DBackpropInput');
   if (original !== undefined) {
     original.setupFunc?.(wasm); // re-binds its C function; harmless if TF.js already did
-    add('Conv2DBackpropInput, TF.js wasm original', kernelCall('Conv2DBackpropInput', wasm, { dy, filter: w }, { ...convAttrs, inputShape: g.x }, original), wasm, Math.min(reps, 3));
+    add('Conv2DBackpropInput, TF.js wasm original', kernelCall('Conv2DBackpropInput', wasm, { dy, filter: w }, { ...convAttrs, inputShape: g.x }, original), Math.min(reps, 3));
   }
-  for (const path of ['auto', 'gemm', 'phase'] as BackpropInputPath[]) {
-    setBackpropInputPath(path);
-    add(`Conv2DBackpropInput, vigil (${path})`, kernelCall('Conv2DBackpropInput', wasm, { dy, filter: w }, { ...convAttrs, inputShape: g.x }), wasm);
+  const vigilInput = kernelCall('Conv2DBackpropInput', wasm, { dy, filter: w }, { ...convAttrs, inputShape: g.x });
+  for (const path of ['auto', 'gemm', 'phase'] as BackpropInputPath[]) add(`Conv2DBackpropInput, vigil (${path})`, withPath(path, vigilInput));
+  add('Conv2DBackpropFilter, vigil', kernelCall('Conv2DBackpropFilter', wasm, { x, dy }, { ...convAttrs, filterShape: g.filter }));
+
+  try {
+    measureRoundRobin(candidates, wasm);
+  } finally {
+    setBackpropInputPath('auto');
   }
-  setBackpropInputPath('auto');
-  add('Conv2DBackpropFilter, vigil', kernelCall('Conv2DBackpropFilter', wasm, { x, dy }, { ...convAttrs, filterShape: g.filter }), wasm);
+  const rows = candidates.map((c) => ({ geometry: g.name, op: c.op, flops, ...summarise(c.cpu, c.wall) }));
   tf.dispose([x, w, dy]);
   return rows;
 }
@@ -127,9 +150,9 @@ async function benchCpuFilter(g: Geometry): Promise<Row> {
     const flops = 2 * g.x[0] * info.outHeight * info.outWidth * g.filter[0] * g.filter[1] * g.x[3] * g.filter[3];
     const x = tf.randomNormal(g.x);
     const dy = tf.randomNormal(info.outShape);
-    const m = measure(kernelCall('Conv2DBackpropFilter', cpu, { x, dy }, { strides: g.strides, pad: g.pad, dataFormat: 'NHWC', filterShape: g.filter }), cpu, 1);
+    const [cpuMs, wallMs] = timeOnce(kernelCall('Conv2DBackpropFilter', cpu, { x, dy }, { strides: g.strides, pad: g.pad, dataFormat: 'NHWC', filterShape: g.filter }), cpu);
     tf.dispose([x, dy]);
-    return { geometry: g.name, op: 'Conv2DBackpropFilter, TF.js cpu backend (for scale)', flops, ...m };
+    return { geometry: g.name, op: 'Conv2DBackpropFilter, TF.js cpu backend (for scale, 1 call)', flops, ...summarise([cpuMs], [wallMs]) };
   } finally {
     await tf.setBackend('wasm');
   }
@@ -199,12 +222,15 @@ export async function main(argv: string[]): Promise<void> {
     '',
     `Command: \`${command}\`  `,
     `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), load average ${os.loadavg()[0]!.toFixed(1)} at the end of the run, Node ${process.version}, TF.js ${info.tfjsVersion} backend ${info.backend}, SIMD ${info.simd ? 'yes' : 'no'}, threads ${info.threadCount ?? '?'}  `,
-    `Date: ${new Date().toISOString().slice(0, 10)}; ${reps} timed calls per kernel (3 for the original TF.js kernel) after 2 warm-ups`,
+    `Date: ${new Date().toISOString().slice(0, 10)}; ${reps} timed calls per kernel (3 for the original TF.js kernel), taken round-robin across the kernels of a geometry after 2 warm-ups each`,
     '',
     'FLOPs per call = 2·N·outH·outW·kH·kW·Ci·Co, the same for a Conv2D, its input gradient and its filter gradient: G1 14.5 MFLOP, G2 231 MFLOP.',
     'The kernels are single-threaded and synchronous, so their CPU time (process user+system) is the work itself; wall time also counts',
     'waiting for a core when the machine is shared. GFLOP/s use the fastest CPU time, the figure least disturbed by other processes.',
     '',
+    ...(os.loadavg()[0]! > os.cpus().length
+      ? ['The load average exceeded the core count during this run: other processes shared the cores (and their caches), so expect', 'run-to-run variation even in CPU time; compare kernels within one run.', '']
+      : []),
     '| geometry | kernel | CPU ms (min) | CPU ms (median) | wall ms (median) | GFLOP/s |',
     '|---|---|---:|---:|---:|---:|',
     ...rows.map((r) => `| ${r.geometry} | ${r.op} | ${r.cpuMinMs.toFixed(2)} | ${r.cpuMedianMs.toFixed(2)} | ${r.wallMedianMs.toFixed(2)} | ${gf(r)} |`),

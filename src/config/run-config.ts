@@ -126,7 +126,7 @@ export const runConfigSchema = {
       additionalProperties: false,
       required: ['budget'],
       properties: {
-        budget: { type: ['integer', 'string'] },
+        budget: { anyOf: [{ type: 'integer' }, { type: 'string' }] },
         eta: { type: 'integer', minimum: 2, maximum: 10 },
         minResource: { type: 'number', exclusiveMinimum: 0 },
         maxResource: { type: 'number', exclusiveMinimum: 0 },
@@ -242,6 +242,9 @@ export function validateRunConfig(raw: unknown, where = 'run config', baseDir = 
   }
   if (cfg.threshold?.intervalSeconds === undefined && cfg.threshold?.method === 'false-alarm-rate' && cfg.threshold.per !== 'thousand') {
     throw new VigilError('E_CONFIG', `${where}: threshold.intervalSeconds: alarms per ${cfg.threshold.per} need the sampling interval in seconds`, { field: 'threshold.intervalSeconds' });
+  }
+  if (cfg.command === 'train' && cfg.threshold?.method === 'f1' && !cfg.threshold.validation) {
+    throw new VigilError('E_CONFIG', `${where}: threshold.validation: an f1 threshold after training needs a labelled data set to fit on`, { field: 'threshold.validation' });
   }
   if (cfg.command === 'tune' && cfg.threshold && cfg.threshold.method === 'f1' && cfg.tune?.selection !== 'labelled' && !cfg.tune?.validation) {
     throw new VigilError('E_CONFIG', `${where}: threshold.method: f1 needs tune.validation (a labelled validation set)`, { field: 'threshold.method' });

@@ -473,7 +473,7 @@ export function isImageFile(name: string): boolean {
  * order, like Python's `sorted`). Hidden files (`.name`, e.g. macOS `._x.png`) are skipped.
  * E_NOT_FOUND when `dir` does not exist or is not a folder; an empty list when it holds no images.
  */
-export async function listImageFiles(dir: string): Promise<string[]> {
+export async function listImageFiles(dir: string, opts: { recursive?: boolean } = {}): Promise<string[]> {
   let entries: import('node:fs').Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -484,11 +484,20 @@ export async function listImageFiles(dir: string): Promise<string[]> {
     throw new VigilError('E_IO', `${dir}: cannot be read (${firstLine(e)})`, { dir }, { cause: e });
   }
   const names: string[] = [];
+  const subdirs: string[] = [];
   for (const ent of entries) {
-    if (ent.name.startsWith('.') || !isImageFile(ent.name)) continue;
+    if (ent.name.startsWith('.')) continue;
+    if (opts.recursive && ent.isDirectory()) {
+      subdirs.push(ent.name);
+      continue;
+    }
+    if (!isImageFile(ent.name)) continue;
     let isFile = ent.isFile();
     if (ent.isSymbolicLink()) isFile = await stat(path.join(dir, ent.name)).then((s) => s.isFile(), () => false);
     if (isFile) names.push(ent.name);
   }
-  return names.sort(byName).map((n) => path.join(dir, n));
+  const files = names.sort(byName).map((n) => path.join(dir, n));
+  // Files of a folder first, then each subfolder in name order.
+  for (const sub of subdirs.sort(byName)) files.push(...(await listImageFiles(path.join(dir, sub), opts)));
+  return files;
 }

@@ -102,7 +102,12 @@ async function setupCommon(): Promise<void> {
 async function setupWasm(): Promise<WasmState> {
   // Initialise wasm before replacing its kernels: TF.js runs each kernel's setup (binding its C
   // function) only for kernels registered at initialisation, and the replaced one stays callable.
+  const before = { exception: process.listeners('uncaughtException'), rejection: process.listeners('unhandledRejection') };
   await activate('wasm');
+  // Emscripten's glue installs process-wide handlers that print its whole source on any uncaught
+  // error; drop them so failures surface as ordinary Node errors (the CLI prints one line).
+  for (const l of process.listeners('uncaughtException')) if (!before.exception.includes(l)) process.removeListener('uncaughtException', l);
+  for (const l of process.listeners('unhandledRejection')) if (!before.rejection.includes(l)) process.removeListener('unhandledRejection', l);
   registerVigilKernels();
   const env = tf.env();
   return {

@@ -4,3 +4,4 @@ export { conv1dAeFactory, conv1dVaeFactory } from './conv1d-ae/detector.js';
 export { tabularAeFactory } from './tabular-ae/detector.js';
 export { padimFactory } from './padim/detector.js';
 export { patchcoreFactory } from './patchcore/detector.js';
+export { onnxExternalFactory } from './onnx-external/index.js';

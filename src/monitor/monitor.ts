@@ -11,7 +11,7 @@ import { VigilError } from '../core/errors.js';
 import type { ImageSample, Reason } from '../core/types.js';
 import { parseTimestampText } from '../data/csv.js';
 import { mapLimit } from '../data/images.js';
-import type { AlarmReason, AlarmView, ImageResult, ImagesResponse, PointResult, PointsResponse, ReasonView, RecentImageView, StreamView } from './api-types.js';
+import type { AlarmReason, AlarmView, ImageResult, ImagesResponse, PointResult, PointsResponse, ReasonView, RecentImageView, RowResult, RowsResponse, StreamView } from './api-types.js';
 import { fanOut, type AlarmSink } from './alarms/sinks.js';
 import type { Firing, RuleBook } from './alarms/rules.js';
 import type { WebhookDispatcher } from './alarms/webhook.js';
@@ -32,6 +32,14 @@ export interface PointInput {
   t: number | string;
   /** One number per model column (a bare number for a one-column model). */
   values: number[] | number;
+}
+
+/** A table row as the API accepts it: values in the model's column order, or by column name. */
+export interface RowInput {
+  values: number[] | Record<string, number>;
+  id?: string;
+  stream?: string;
+  t?: number | string;
 }
 
 export interface ImageUpload {
@@ -85,6 +93,7 @@ interface QueuedImage {
 }
 
 const DEFAULT_IMAGE_STREAM = 'images';
+const DEFAULT_ROW_STREAM = 'rows';
 
 function finiteOrNull(v: number | null | undefined): number | null {
   return v === null || v === undefined || !Number.isFinite(v) ? null : v;
@@ -129,6 +138,7 @@ export class Monitor {
   private readonly maxRecent: number;
   private readonly maxImageBatch: number;
   private imageCounter = 0;
+  private rowCounter = 0;
 
   constructor(
     private readonly d: MonitorDeps,
@@ -325,6 +335,56 @@ export class Monitor {
     const all = [...alarmsByObs.values()].flat();
     this.publishAlarms(all);
     return results.map((result, k) => ({ result, alarms: alarmsByObs.get(k) ?? [] }));
+  }
+
+  // --- table rows -----------------------------------------------------------------------------------
+
+  /** Scores table rows (feature vectors) with a table model. */
+  async scoreRows(modelId: string, rows: readonly RowInput[]): Promise<RowsResponse> {
+    const h0 = this.modelOfKind(modelId, 'table');
+    const input = h0.detector.summary().input as { columns?: unknown };
+    const columns = Array.isArray(input.columns) ? (input.columns as string[]) : [];
+    if (columns.length === 0) throw new VigilError('E_MODEL_CORRUPT', `model "${modelId}" does not list its feature columns`, { field: 'model' });
+    const D = columns.length;
+    const now = Date.now();
+    const prepared = rows.map((r, i) => {
+      const field = `rows[${i}].values`;
+      const values = new Float32Array(D);
+      if (Array.isArray(r.values)) {
+        if (r.values.length !== D) throw new VigilError('E_SHAPE', `${field}: ${r.values.length} value(s), model "${modelId}" takes ${D} (${columns.join(', ')})`, { field });
+        r.values.forEach((v, j) => (values[j] = v));
+      } else {
+        const byName = r.values;
+        for (const k of Object.keys(byName)) if (!columns.includes(k)) throw new VigilError('E_SHAPE', `${field}.${k}: not a column of model "${modelId}" (${columns.join(', ')})`, { field: `${field}.${k}` });
+        columns.forEach((c, j) => {
+          if (!(c in byName)) throw new VigilError('E_SHAPE', `${field}.${c}: missing (model "${modelId}" takes ${columns.join(', ')})`, { field: `${field}.${c}` });
+          values[j] = byName[c]!;
+        });
+      }
+      values.forEach((v, j) => {
+        if (!Number.isFinite(v)) throw new VigilError('E_VALUE', `${field}[${j}]: not a finite number (float32)`, { field: `${field}[${j}]` });
+      });
+      const id = r.id ?? `row-${++this.rowCounter}`;
+      return { row: { source: id, values, columns }, id, stream: r.stream ?? DEFAULT_ROW_STREAM, t: parseTime(r.t, `rows[${i}].t`, now) };
+    });
+    const { results, alarms, obs, threshold } = await this.queue(modelId).run(() =>
+      this.d.models.use(modelId, async (h) => {
+        const scored = await h.detector.score(prepared.map((p) => p.row));
+        const threshold = h.threshold;
+        const obs: Observation[] = [];
+        const results: RowResult[] = prepared.map((p, k) => {
+          const r = scored[k]!;
+          const normalized = finiteOrNull(h.detector.postprocess.normalise(r.score));
+          const reason = reasonView(r.reason);
+          obs.push({ stream: p.stream, t: p.t, score: finiteOrNull(r.score), normalized, ...(reason ? { reason } : {}) });
+          return { id: p.id, stream: p.stream, score: r.score, normalized, threshold, anomalous: threshold === null ? null : r.score >= threshold, ...(reason ? { reason } : {}) };
+        });
+        return { results, alarms: this.record(h, obs, 'row'), obs, threshold };
+      }),
+    );
+    this.publishPoints(modelId, obs, threshold);
+    this.publishAlarms(alarms);
+    return { model: modelId, results, alarms };
   }
 
   recentImages(): RecentImageView[] {

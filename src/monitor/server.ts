@@ -122,6 +122,8 @@ export async function createService(o: ServiceOptions): Promise<Service> {
     bodyLimit: LIMITS.bodyDefault,
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
+    // A client that trickles its body is cut off rather than holding a connection forever.
+    requestTimeout: 60_000,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
   });

@@ -51,8 +51,8 @@ export const imageAdapter: InputAdapter<ImageSample> = {
   },
   async loadForScoring(p, input, progress) {
     const { height, width, channels } = imageInput(input);
-    const files = (await kindOf(p)) === 'dir' ? await listImageFiles(p) : [p];
-    if (files.length === 0) throw new VigilError('E_EMPTY', `${p}: no PNG/JPEG images in this folder`, { path: p });
+    const files = (await kindOf(p)) === 'dir' ? await listImageFiles(p, { recursive: true }) : [p];
+    if (files.length === 0) throw new VigilError('E_EMPTY', `${p}: no PNG/JPEG images in this folder or below it`, { path: p });
     const images = await readImages(files, { channels, size: { height, width }, progress, label: 'decode' });
     return images.map((image, i) => ({ image, source: path.resolve(files[i]!) }));
   },

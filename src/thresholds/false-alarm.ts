@@ -13,9 +13,12 @@
  *    the threshold, p n >= minExceedances): the lowest threshold flagging at most floor(p n) of
  *    them (`thresholdForFalsePositiveRate`, ties never split);
  *  - extrapolated, when p is below what n scores can show (typical for "1 alarm a day" at a
- *    one-minute interval: p = 1/1440): peaks over the `tailLevel` quantile t are fitted with a
- *    Generalised Pareto Distribution and z_p = t + sigma/gamma ((p n / N_t)^(-gamma) - 1) (the
- *    SPOT estimate, Siffer et al. KDD 2017); the exponential form when gamma = 0.
+ *    one-minute interval: p = 1/1440): peaks over the `tailLevel` quantile t (lowered so that at
+ *    least 5 scores exceed it) are fitted with a Generalised Pareto Distribution and
+ *    z_p = t + sigma/gamma ((p n / N_t)^(-gamma) - 1) (the SPOT estimate, Siffer et al. KDD 2017;
+ *    the exponential form when gamma = 0);
+ *  - empirical again when p lies in the body rather than the tail (p above 1 - that level), or
+ *    when fewer than 10 scores leave no tail to fit but at least one score is expected above.
  */
 import { VigilError } from '../core/errors.js';
 import { checkScores } from '../metrics/internal.js';
@@ -23,6 +26,9 @@ import { quantileThreshold, thresholdForFalsePositiveRate } from './quantile.js'
 import { fitGpd, gpdQuantileThreshold } from './spot.js';
 
 export type AlarmUnit = 'day' | 'hour' | 'thousand';
+
+/** Fewest peaks a tail fit rests on. */
+const MIN_PEAKS = 5;
 export const ALARM_UNITS: readonly AlarmUnit[] = ['day', 'hour', 'thousand'];
 
 /** "r false alarms per unit". */
@@ -114,17 +120,25 @@ export function falseAlarmThreshold(normalScores: ArrayLike<number>, target: Fal
     const empiricalFpr = exceedanceRate(normalScores, threshold);
     return { ...base, threshold, empiricalFpr, expectedAlarms: empiricalFpr * S, method: 'empirical' };
   }
-  const level = opts.tailLevel ?? 0.95;
-  const t = quantileThreshold(normalScores, level);
-  const excesses: number[] = [];
-  for (let i = 0; i < n; i++) if (normalScores[i]! > t) excesses.push(normalScores[i]! - t);
-  if (excesses.length < 5) {
+  // Peaks over the `tailLevel` quantile, lowered when needed so that at least MIN_PEAKS scores lie above it.
+  const level = Math.min(opts.tailLevel ?? 0.95, 1 - MIN_PEAKS / n);
+  if (level < 0.5 || p >= 1 - level) {
+    // Too few scores for a tail model, or the target lies in the body of the distribution: read it off the scores.
+    if (p * n >= 1 || p >= 1 - level) {
+      const threshold = thresholdForFalsePositiveRate(normalScores, p);
+      const empiricalFpr = exceedanceRate(normalScores, threshold);
+      return { ...base, threshold, empiricalFpr, expectedAlarms: empiricalFpr * S, method: 'empirical' };
+    }
     throw new VigilError(
       'E_EMPTY',
-      `a false-alarm rate of ${target.rate} per ${target.per} (p = ${p.toExponential(2)} per sample) needs more normal scores: ${n} give ${excesses.length} peaks over the ${level} quantile, at least 5 are needed to extrapolate the tail`,
+      `a false-alarm rate of ${target.rate} per ${target.per} (p = ${p.toExponential(2)} per sample) needs more normal scores: ${n} neither resolve it nor allow a tail fit (at least ${2 * MIN_PEAKS} are needed)`,
       { samples: n },
     );
   }
+  const t = quantileThreshold(normalScores, level);
+  const excesses: number[] = [];
+  for (let i = 0; i < n; i++) if (normalScores[i]! > t) excesses.push(normalScores[i]! - t);
+  if (excesses.length < 2) throw new VigilError('E_EMPTY', `${n} normal scores have ${excesses.length} peak(s) over their ${level.toFixed(3)} quantile (ties): no tail to fit`, { samples: n });
   const gpd = fitGpd(excesses);
   // gpdQuantileThreshold: z = t + sigma/gamma ((q n / N_t)^(-gamma) - 1).
   let threshold = gpdQuantileThreshold(t, gpd.gamma, gpd.sigma, p, n, excesses.length);

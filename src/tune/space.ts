@@ -67,21 +67,22 @@ export const SEARCH_SPACES: Readonly<Record<string, SearchSpace>> = Object.freez
   'conv1d-ae': { params: seriesAutoencoder, resource: { kind: 'epochs', key: 'epochs', min: 3, max: 30 } },
   'conv1d-vae': { params: { ...seriesAutoencoder, klWeight: choice(0.1, 0.5, 1) }, resource: { kind: 'epochs', key: 'epochs', min: 3, max: 30 } },
   'tabular-ae': {
-    params: { hidden: choice(16, 32, 64), latent: choice(2, 4, 8, 16), learningRate: logFloat(3e-4, 3e-3), dropout: choice(0, 0.1, 0.2) },
+    params: { hidden: choice([32], [64, 32], [128, 64]), latent: choice(2, 4, 8, 16), learningRate: logFloat(3e-4, 3e-3) },
     resource: { kind: 'epochs', key: 'epochs', min: 5, max: 50 },
   },
   padim: {
     params: {
-      taps: choice(['conv_pw_3_relu', 'conv_pw_5_relu'], ['conv_pw_3_relu', 'conv_pw_5_relu', 'conv_pw_11_relu'], ['conv_pw_5_relu', 'conv_pw_11_relu']),
-      features: choice(50, 100, 200),
+      taps: choice(['conv_pw_3_relu', 'conv_pw_5_relu', 'conv_pw_11_relu'], ['conv_pw_3_relu', 'conv_pw_5_relu'], ['conv_pw_5_relu', 'conv_pw_11_relu']),
+      dims: choice(50, 100, 200),
       blurSigma: choice(0, 2, 4),
     },
     resource: { kind: 'samples', min: 0.25, max: 1 },
   },
   patchcore: {
     params: {
-      taps: choice(['conv_pw_5_relu'], ['conv_pw_3_relu', 'conv_pw_5_relu'], ['conv_pw_5_relu', 'conv_pw_11_relu']),
-      coresetFraction: choice(0.01, 0.05, 0.1, 0.25),
+      taps: choice(['conv_pw_5_relu', 'conv_pw_11_relu'], ['conv_pw_5_relu'], ['conv_pw_3_relu', 'conv_pw_5_relu']),
+      coresetRatio: choice(0.01, 0.05, 0.1, 0.25),
+      neighbourhood: choice(1, 3, 5),
       neighbours: choice(1, 3, 9),
       blurSigma: choice(0, 2, 4),
     },

@@ -139,7 +139,7 @@ function computeAll(c: ConvCase, d: CaseData): Map<string, Float32Array> {
     const dy = tf.tensor4d(d.dy, [c.n, oh, ow, c.co]);
     const r = tf.tensor4d(d.r, [c.n, c.h, c.w, c.ci]);
     const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC' };
-    const put = (k: string, t: tf.Tensor | tf.TensorInfo) => out.set(k, (t instanceof tf.Tensor ? t : tf.engine().makeTensorFromTensorInfo(t)).dataSync() as Float32Array);
+    const put = (k: string, t: tf.Tensor) => out.set(k, t.dataSync() as Float32Array);
 
     put('kernel Conv2DBackpropFilter', tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: w.shape }) as tf.Tensor);
     put('kernel Conv2DBackpropInput', tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...attrs, inputShape: x.shape }) as tf.Tensor);
@@ -157,7 +157,8 @@ function computeAll(c: ConvCase, d: CaseData): Map<string, Float32Array> {
     put('conv2dTranspose dInput', ty!);
     put('conv2dTranspose dW', tw!);
 
-    // Second order: d/dW Σ (∂/∂x Σ conv2d(x, W) ⊙ dy)² differentiates the Conv2DBackpropInput node.
+    // Second order: d/dW Σ r ⊙ ∂/∂x[Σ conv2d(x, W) ⊙ dy] differentiates the Conv2DBackpropInput node
+    // of the first gradient (its filter gradient is a Conv2DBackpropFilter).
     const inputGrad = (ww: tf.Tensor) => tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, c.strides, c.pad), dy)))(x);
     put('second-order dW', tf.grad((ww: tf.Tensor) => tf.sum(tf.mul(inputGrad(ww), r)))(w));
   });

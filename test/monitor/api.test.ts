@@ -5,20 +5,20 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { getJson, imageModelDir, pngImage, points, postJson, seriesModelDir, startService, type TestService } from './helpers.js';
+import { base64, getJson, imageModelDir, pngImage, points, postJson, seriesModelDir, startService, tableModelDir, type TestService } from './helpers.js';
 
 const KEY = 'test-key-123456';
 const auth = { 'x-api-key': KEY };
 let s: TestService;
 
 before(async () => {
-  s = await startService({ models: [{ id: 'img', dir: await imageModelDir() }, { id: 'ts', dir: await seriesModelDir() }], apiKey: KEY });
+  s = await startService({ models: [{ id: 'img', dir: await imageModelDir() }, { id: 'ts', dir: await seriesModelDir() }, { id: 'tab', dir: await tableModelDir() }], apiKey: KEY });
 });
 after(async () => {
   await s?.stop();
 });
 
-async function rawPost(path: string, body: Buffer | string, contentType: string, headers: Record<string, string> = auth) {
+async function rawPost(path: string, body: Uint8Array<ArrayBuffer> | string, contentType: string, headers: Record<string, string> = auth) {
   const res = await fetch(s.url + path, { method: 'POST', headers: { 'content-type': contentType, ...headers }, body });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
@@ -37,7 +37,7 @@ test('health, models and metrics are served', async () => {
   assert.equal(h.status, 200);
   assert.equal(h.body.status, 'ok');
   const m = await getJson(s.url + '/api/v1/models');
-  assert.deepEqual(m.body.models.map((x: any) => [x.id, x.kind, x.inputKind]), [['img', 'conv-ae', 'image'], ['ts', 'conv1d-ae', 'series']]);
+  assert.deepEqual(m.body.models.map((x: any) => [x.id, x.kind, x.inputKind]), [['img', 'conv-ae', 'image'], ['ts', 'conv1d-ae', 'series'], ['tab', 'tabular-ae', 'table']]);
   assert.ok(m.body.models[0].threshold > 0);
   assert.ok(m.body.models[0].training.history.length >= 1, 'training history for the dashboard');
   assertError(await getJson(s.url + '/api/v1/models/nope'), 404, 'E_NOT_FOUND', 'model');
@@ -60,7 +60,7 @@ test('images: one raw PNG, a JSON base64 batch, heat-map links that resolve', as
   assert.equal(png.headers.get('content-type'), 'image/png');
   assert.deepEqual([...new Uint8Array(await png.arrayBuffer()).subarray(1, 4)], [0x50, 0x4e, 0x47]);
 
-  const batch = await postJson(s.url + '/api/v1/models/img/images', { images: [{ data: (await pngImage('flat')).toString('base64'), id: 'a' }, { data: (await pngImage('noise')).toString('base64'), id: 'b', stream: 'cam-2' }] }, auth);
+  const batch = await postJson(s.url + '/api/v1/models/img/images', { images: [{ data: base64(await pngImage('flat')), id: 'a' }, { data: base64(await pngImage('noise')), id: 'b', stream: 'cam-2' }] }, auth);
   assert.equal(batch.status, 200, JSON.stringify(batch.body));
   assert.deepEqual(batch.body.results.map((x: any) => [x.id, x.stream]), [['a', 'images'], ['b', 'cam-2']]);
   assert.ok(batch.body.results[1].score > batch.body.results[0].score, 'noise scores higher than the flat image');
@@ -98,6 +98,23 @@ test('time series: JSON and NDJSON, several streams per request, retries skipped
   assertError(await getJson(s.url + '/api/v1/streams/ts/unknown/history'), 404, 'E_NOT_FOUND', 'stream');
 });
 
+test('table rows: by position or by column name; the reason names the features', async () => {
+  const R = '/api/v1/models/tab/rows';
+  const r = await postJson(s.url + R, { rows: [{ values: [0.1, 0.2, 0.3, -0.1], id: 'ok' }, { values: { a: 0.5, b: 0.5, c: -3, d: 4 }, id: 'odd', stream: 'orders' }] }, auth);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.results.map((x: any) => [x.id, x.stream]), [['ok', 'rows'], ['odd', 'orders']]);
+  assert.ok(r.body.results[1].score > r.body.results[0].score, 'the row that breaks c = a + b scores higher');
+  assert.equal(r.body.results[1].anomalous, true);
+  assert.equal(r.body.results[1].reason.top.length > 0, true);
+  assert.ok(['c', 'd'].includes(r.body.results[1].reason.top[0].name), JSON.stringify(r.body.results[1].reason));
+  assertError(await postJson(s.url + R, { rows: [{ values: [1, 2, 3] }] }, auth), 400, 'E_SHAPE', 'rows[0].values');
+  assertError(await postJson(s.url + R, { rows: [{ values: { a: 1, b: 2, c: 3 } }] }, auth), 400, 'E_SHAPE', 'rows[0].values.d');
+  assertError(await postJson(s.url + R, { rows: [{ values: { a: 1, b: 2, c: 3, d: 4, e: 5 } }] }, auth), 400, 'E_SHAPE', 'rows[0].values.e');
+  assertError(await postJson(s.url + R, { rows: [{ values: [1, 2, 3, 'x'] }] }, auth), 400, 'E_VALIDATION', 'rows[0].values[3]');
+  assertError(await postJson(s.url + R, { rows: [{ values: [1, 2, 3, 1e39] }] }, auth), 400, 'E_VALUE', 'rows[0].values[3]');
+  assertError(await postJson(s.url + '/api/v1/models/ts/rows', { rows: [{ values: [1] }] }, auth), 400, 'E_UNSUPPORTED', 'model');
+});
+
 test('a spike raises an alarm with its reason; it can be acknowledged once', async () => {
   const r = await postJson(s.url + '/api/v1/models/ts/points', { points: points('s-spike', 260, undefined, 0, { from: 230, to: 240, add: 5 }) }, auth);
   assert.equal(r.status, 200);
@@ -129,7 +146,7 @@ test('unauthorised requests get 401 before the body is read', async () => {
   assertError(await postJson(s.url + '/admin/reload', {}), 401, 'E_AUTH');
   assertError(await getJson(s.url + '/api/v1/dead-letters'), 401, 'E_AUTH');
   // A huge body from a client without the key is refused without being read.
-  assertError(await rawPost('/api/v1/models/img/image', Buffer.alloc(50 * 1024 * 1024), 'image/png', {}), 401, 'E_AUTH');
+  assertError(await rawPost('/api/v1/models/img/image', new Uint8Array(50 * 1024 * 1024), 'image/png', {}), 401, 'E_AUTH');
 });
 
 test('bad input is a 4xx naming the field, never a crash', async () => {
@@ -156,15 +173,15 @@ test('bad input is a 4xx naming the field, never a crash', async () => {
   assertError(await postJson(s.url + '/api/v1/models/..%2Fetc/points', { points: points('s', 1) }, auth), 400, 'E_VALIDATION', 'params.model');
   // Images: garbage, truncated, wrong kind of model, wrong type, oversized, bad base64.
   const png = await pngImage('noise');
-  assertError(await rawPost('/api/v1/models/img/image', Buffer.from('definitely not an image'), 'image/png'), 400, 'E_DECODE', '(body)');
+  assertError(await rawPost('/api/v1/models/img/image', new TextEncoder().encode('definitely not an image'), 'image/png'), 400, 'E_DECODE', '(body)');
   assertError(await rawPost('/api/v1/models/img/image', png.subarray(0, 60), 'image/png'), 400, 'E_DECODE', '(body)');
-  assertError(await rawPost('/api/v1/models/img/image', Buffer.alloc(0), 'image/png'), 400, 'E_DECODE', '(body)');
+  assertError(await rawPost('/api/v1/models/img/image', new Uint8Array(0), 'image/png'), 400, 'E_DECODE', '(body)');
   assertError(await rawPost('/api/v1/models/ts/image', png, 'image/png'), 400, 'E_UNSUPPORTED', 'model');
   assertError(await rawPost('/api/v1/models/img/image', png, 'image/gif'), 415, 'E_MEDIA_TYPE');
-  assertError(await rawPost('/api/v1/models/img/image', Buffer.alloc(11 * 1024 * 1024, 1), 'image/png'), 413, 'E_TOO_LARGE');
+  assertError(await rawPost('/api/v1/models/img/image', new Uint8Array(11 * 1024 * 1024).fill(1), 'image/png'), 413, 'E_TOO_LARGE');
   assertError(await rawPost('/api/v1/models/ts/points', 'x'.repeat(9 * 1024 * 1024), 'application/json'), 413, 'E_TOO_LARGE');
-  assertError(await postJson(s.url + '/api/v1/models/img/images', { images: [{ data: png.toString('base64') }, { data: '%%%' }] }, auth), 400, 'E_DECODE', 'images[1].data');
-  assertError(await postJson(s.url + '/api/v1/models/img/images', { images: [{ data: Buffer.from('GIF89a....').toString('base64') }] }, auth), 400, 'E_DECODE', 'images[0].data');
+  assertError(await postJson(s.url + '/api/v1/models/img/images', { images: [{ data: base64(png) }, { data: '%%%' }] }, auth), 400, 'E_DECODE', 'images[1].data');
+  assertError(await postJson(s.url + '/api/v1/models/img/images', { images: [{ data: base64(new TextEncoder().encode('GIF89a....')) }] }, auth), 400, 'E_DECODE', 'images[0].data');
   assertError(await getJson(s.url + '/api/v1/alarms?limit=0'), 400, 'E_VALIDATION', 'querystring.limit');
   assertError(await getJson(s.url + '/no/such/route'), 404, 'E_NOT_FOUND');
   // A request whose client goes away mid-body.

@@ -13,7 +13,6 @@ import { encodePng } from '../../src/data/images.js';
 import { createRng } from '../../src/data/random.js';
 import { renderTexture, textureStyle } from '../../src/data/synthetic.js';
 import '../../src/models/index.js';
-import '../../src/models/conv1d-ae/detector.js';
 import { createService, type Service, type ServiceOptions } from '../../src/monitor/server.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -54,13 +53,33 @@ export async function seriesModelDir(): Promise<string> {
   return dir;
 }
 
-/** A 28x28 grey PNG: flat grey, or noise (anomalous for the texture model). */
-export async function pngImage(kind: 'flat' | 'noise' = 'flat', seed = 1): Promise<Buffer> {
+/** A tabular-ae on four correlated features (a, b, c, d). */
+export async function tableModelDir(): Promise<string> {
+  const dir = path.join(FIXTURES, 'tabular-ae-4');
+  if (existsSync(path.join(dir, 'manifest.json'))) return dir;
+  const rng = createRng(3);
+  const columns = ['a', 'b', 'c', 'd'];
+  const rows = Array.from({ length: 400 }, (_, i) => {
+    const x = rng.next() * 2 - 1;
+    const y = rng.next() * 2 - 1;
+    return { source: `r${i}`, columns, values: Float32Array.of(x, y, x + y, x - y) };
+  });
+  const det = getDetectorFactory('tabular-ae').create({ hidden: [8], latent: 2, epochs: 20, seed: 1 });
+  await det.fit(rows);
+  await det.save(dir);
+  det.dispose();
+  return dir;
+}
+
+/** A 28x28 grey PNG: flat grey, or noise (anomalous for the texture model). Fetch-ready bytes. */
+export async function pngImage(kind: 'flat' | 'noise' = 'flat', seed = 1): Promise<Uint8Array<ArrayBuffer>> {
   const rng = createRng(seed);
   const px = new Uint8Array(28 * 28);
   for (let i = 0; i < px.length; i++) px[i] = kind === 'flat' ? 128 : Math.floor(rng.next() * 256);
-  return encodePng(px, 28, 28, 1);
+  return Uint8Array.from(await encodePng(px, 28, 28, 1));
 }
+
+export const base64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 
 export interface TestService {
   svc: Service;

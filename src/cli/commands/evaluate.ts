@@ -55,7 +55,7 @@ export async function runEvaluate(modelDir: string, dataset: string, o: Evaluate
       await mkdir(path.dirname(path.resolve(o.json)), { recursive: true });
       await writeFile(o.json, JSON.stringify(evaluationJson(evaluation), null, 2) + '\n');
     }
-    if (o.maps && detector.inputKind === 'image') await writeHeatmaps(o.maps, samples as ImageSample[], results);
+    if (o.maps && detector.inputKind === 'image') await writeHeatmaps(o.maps, samples as ImageSample[], results, dataset);
     return evaluation;
   } finally {
     detector.dispose();

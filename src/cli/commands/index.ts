@@ -5,6 +5,9 @@ import { registerEvaluate } from './evaluate.js';
 import { registerDemo } from './demo.js';
 import { registerServe } from './serve.js';
 import { registerReplay } from './replay.js';
+import { registerTune } from './tune.js';
+import { registerReport } from './report.js';
+import { registerRun } from './run.js';
 
 /** Adds every subcommand to the program; one module per command. */
 export function registerCommands(program: Command): void {
@@ -14,4 +17,7 @@ export function registerCommands(program: Command): void {
   registerDemo(program);
   registerServe(program);
   registerReplay(program);
+  registerTune(program);
+  registerReport(program);
+  registerRun(program);
 }

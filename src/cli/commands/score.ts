@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadDetector } from '../../core/detector.js';
@@ -27,15 +28,19 @@ export function mapRange(results: ScoreResult[]): { min: number; max: number } {
   return { min: Number.isFinite(min) ? min : 0, max: Number.isFinite(max) ? max : 1 };
 }
 
-export function heatmapName(source: string): string {
-  return `${path.basename(source).replace(/\.[^.]+$/, '')}.heatmap.png`;
+/** `good/001.png` under `root` → `good_001.heatmap.png`: unique per input, flat in one folder. */
+export function heatmapName(source: string, root: string): string {
+  const rel = path.relative(root, path.resolve(source));
+  const name = rel && !rel.startsWith('..') ? rel : path.basename(source);
+  return `${name.replace(/\.[^.]+$/, '').split(path.sep).join('_')}.heatmap.png`;
 }
 
-export async function writeHeatmaps(dir: string, samples: ImageSample[], results: ScoreResult[]): Promise<void> {
+export async function writeHeatmaps(dir: string, samples: ImageSample[], results: ScoreResult[], root: string): Promise<void> {
   const range = mapRange(results);
+  const base = path.resolve(root);
   for (let i = 0; i < samples.length; i++) {
     const map = results[i]!.map;
-    if (map) await writeHeatmapPng(path.join(dir, heatmapName(samples[i]!.source)), samples[i]!.image, map.values, { ...range, alpha: 0.5 });
+    if (map) await writeHeatmapPng(path.join(dir, heatmapName(samples[i]!.source, base)), samples[i]!.image, map.values, { ...range, alpha: 0.5 });
   }
 }
 
@@ -58,7 +63,10 @@ export async function runScore(modelDir: string, input: string, o: ScoreCliOptio
       if (o.boxes) line.boxes = r.reason?.boxes ?? [];
       out(JSON.stringify(line));
     });
-    if (o.maps && detector.inputKind === 'image') await writeHeatmaps(o.maps, samples as ImageSample[], results);
+    if (o.maps && detector.inputKind === 'image') {
+      const stats = await stat(input);
+      await writeHeatmaps(o.maps, samples as ImageSample[], results, stats.isDirectory() ? input : path.dirname(input));
+    }
   } finally {
     detector.dispose();
   }

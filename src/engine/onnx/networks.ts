@@ -116,7 +116,7 @@ export class NetworkEngines<K extends string> {
           fallbacks[name] = 'TF.js was asked for (inference backend tfjs)';
           continue;
         }
-        engines[name] = await openOrt(bytes, `${dir}/${entry.file}`, o).catch((e: unknown) => {
+        engines[name] = await openOrt(bytes, `${dir}/${entry.file}`, o, (why) => (fallbacks[name] = why)).catch((e: unknown) => {
           if (o.backend === 'onnxruntime') throw e;
           fallbacks[name] = (e as Error).message;
           return engines[name];
@@ -191,7 +191,7 @@ async function exportOne<K extends string>(
   const file = `${name}.onnx`;
   let ort: InferenceEngine | null = null;
   try {
-    ort = await openOrt(spec.bytes, file, o);
+    ort = await openOrt(spec.bytes, file, o, (why) => fallBack(why, false));
   } catch (e) {
     if (o.backend === 'onnxruntime') throw e;
     fallBack((e as Error).message, false);
@@ -215,8 +215,20 @@ async function exportOne<K extends string>(
   }
 }
 
-async function openOrt(bytes: Uint8Array, what: string, o: ResolvedInferenceOptions): Promise<InferenceEngine> {
-  const session = await OrtSession.create(bytes, what, o);
+/**
+ * An ORT engine for `bytes` with the configured providers; when those are more than the CPU EP and
+ * fail to start (no GPU, no driver), the CPU EP alone, with the reason passed to `onFallback`.
+ */
+async function openOrt(bytes: Uint8Array, what: string, o: ResolvedInferenceOptions, onFallback: (why: string) => void = () => undefined): Promise<InferenceEngine> {
+  let session: OrtSession;
+  try {
+    session = await OrtSession.create(bytes, what, o);
+  } catch (e) {
+    const cpuOnly = o.executionProviders.length === 1 && o.executionProviders[0] === 'cpu';
+    if (cpuOnly || !(e instanceof VigilError) || e.code !== 'E_UNSUPPORTED') throw e;
+    session = await OrtSession.create(bytes, what, { ...o, executionProviders: ['cpu'] });
+    onFallback(`${e.message}; running on the cpu execution provider`);
+  }
   try {
     return new OrtEngine(session);
   } catch (e) {

@@ -4,14 +4,22 @@
  * whose distance to its nearest chosen point is largest. The chosen set covers every point within
  * the smallest radius the greedy rule can reach (a 2-approximation of the k-center optimum).
  *
- * Exact, but accelerated with the triangle inequality so that it stays usable on 10^5 points on a
- * CPU. Every point remembers its nearest center (its cluster) and the distance to it; a new center
- * c can only take a point j away from center m if d(c, m) < 2 d(j, m), so whole clusters with
- * d(c, m) >= 2 * radius(m) are skipped, and d(c, m) itself is skipped when a cheap lower bound
- * (distances to the origin and to the first center) already rules the cluster out. Late in the
- * selection clusters are small and almost every cluster is skipped, so the cost falls from
- * k * n * dim to about k^2 / 2 bound checks plus the points actually examined.
+ * The textbook loop updates every point's distance to its nearest center after each selection,
+ * n * dim work per selection at memory speed. Here selections are made in blocks so that the work
+ * becomes matrix multiplication (the engine's BatchMatMul / XNNPACK GEMM), with the same result:
+ *
+ * - all distances `minD` are exact at the start of a block; the B points with the largest minD
+ *   are the candidates, and T, the next largest minD, bounds every other point's distance from
+ *   above (adding centers only lowers distances);
+ * - within the block, the candidate with the largest distance (updated with the candidate-to-
+ *   candidate distance matrix as centers are added) is the greedy choice as long as that distance
+ *   is at least T, since no other point can then be farther; otherwise the block ends;
+ * - at the end of a block every point's minD is updated against the block's centers in one
+ *   (n, dim) x (dim, s) product.
+ *
+ * Distances are float32 on the engine (|x|^2 + |c|^2 - 2 x.c); the engine must be initialised.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { VigilError } from '../../core/errors.js';
 
 export interface KCenterOptions {
@@ -20,18 +28,63 @@ export interface KCenterOptions {
   /** Called after every `progressEvery` selections with the number selected so far. */
   onProgress?: (selected: number) => void;
   progressEvery?: number;
+  /** Candidates per block (default 1024). */
+  block?: number;
 }
 
-/** Squared Euclidean distance between rows a and b of a row-major (n, dim) matrix. */
-function dist2(p: Float32Array, dim: number, a: number, b: number): number {
-  const oa = a * dim;
-  const ob = b * dim;
-  let s = 0;
-  for (let t = 0; t < dim; t++) {
-    const d = p[oa + t]! - p[ob + t]!;
-    s += d * d;
+/** Point rows per distance product, so that (rows, s) blocks stay within ~16M floats. */
+function rowsPerProduct(s: number): number {
+  return Math.max(256, Math.min(16384, Math.floor((16 * 1024 * 1024) / Math.max(1, s))));
+}
+
+/**
+ * min over the given centers of the squared distance, for every point; lowers `minD` in place.
+ * `x` (n, dim) holds the points on the engine, `xn` (n) their squared norms.
+ */
+function lowerDistances(x: tf.Tensor2D, xn: Float32Array, points: Float32Array, dim: number, centers: readonly number[], minD: Float32Array): void {
+  const s = centers.length;
+  const c = new Float32Array(s * dim);
+  centers.forEach((j, i) => c.set(points.subarray(j * dim, (j + 1) * dim), i * dim));
+  const n = x.shape[0];
+  const step = rowsPerProduct(s);
+  const [cT, cNorm] = tf.tidy(() => {
+    const ct = tf.tensor2d(c, [s, dim]);
+    return [tf.mul(tf.transpose(ct), -2) as tf.Tensor2D, tf.sum(tf.square(ct), 1) as tf.Tensor1D];
+  });
+  try {
+    for (let r0 = 0; r0 < n; r0 += step) {
+      const rows = Math.min(step, n - r0);
+      // min over centers of |c|^2 - 2 x.c (one GEMM with bias), plus |x|^2.
+      const m = tf.tidy(() => tf.min(tf.fused.matMul({ a: rows === n ? x : tf.slice(x, [r0, 0], [rows, dim]), b: cT!, bias: cNorm! }), 1));
+      const vals = m.dataSync() as Float32Array;
+      m.dispose();
+      for (let i = 0; i < rows; i++) {
+        const v = Math.max(vals[i]! + xn[r0 + i]!, 0);
+        if (v < minD[r0 + i]!) minD[r0 + i] = v;
+      }
+    }
+  } finally {
+    cT!.dispose();
+    cNorm!.dispose();
   }
-  return s;
+}
+
+/** Squared distances between the given points, (b, b) row-major. */
+function pairwiseDistances(points: Float32Array, dim: number, idx: Int32Array): Float32Array {
+  const b = idx.length;
+  const sub = new Float32Array(b * dim);
+  idx.forEach((j, i) => sub.set(points.subarray(j * dim, (j + 1) * dim), i * dim));
+  const out = tf.tidy(() => {
+    const a = tf.tensor2d(sub, [b, dim]);
+    const norms = tf.sum(tf.square(a), 1);
+    const prod = tf.matMul(a, tf.transpose(a));
+    return tf.relu(tf.add(tf.sub(tf.reshape(norms, [b, 1]), tf.mul(prod, 2)), tf.reshape(norms, [1, b])));
+  });
+  try {
+    return out.dataSync() as Float32Array;
+  } finally {
+    out.dispose();
+  }
 }
 
 /**
@@ -52,97 +105,47 @@ export function kCenterGreedy(points: Float32Array, count: number, dim: number, 
     throw new VigilError('E_VALUE', `kCenterGreedy: start = ${start}, expected an index in [0, ${count})`, { field: 'start', value: start });
   }
   const every = Math.max(1, opts.progressEvery ?? 256);
+  const B = Math.max(1, Math.min(count, opts.block ?? 1024));
 
   const centers = new Int32Array(want);
-  const minD = new Float64Array(count); // squared distance to the nearest center
-  const radius = new Float64Array(want); // squared: largest minD in each cluster
-  const far = new Int32Array(want); // the member at that distance
-  const members: Int32Array[] = [];
-  // Lower-bound helpers: |x| and d(x, start), exact distances to two fixed pivots.
-  const norm = new Float64Array(count);
-  const toStart = new Float64Array(count);
-
-  const all = new Int32Array(count);
-  let r0 = 0;
-  let f0 = start;
-  for (let j = 0; j < count; j++) {
-    all[j] = j;
-    let s = 0;
-    const o = j * dim;
-    for (let t = 0; t < dim; t++) s += points[o + t]! * points[o + t]!;
-    norm[j] = Math.sqrt(s);
-    const d = dist2(points, dim, j, start);
-    minD[j] = d;
-    toStart[j] = Math.sqrt(d);
-    if (d > r0) {
-      r0 = d;
-      f0 = j;
-    }
-  }
   centers[0] = start;
-  members.push(all);
-  radius[0] = r0;
-  far[0] = f0;
   let chosen = 1;
-  const scratchKeep = new Int32Array(count);
-  const scratchMoved = new Int32Array(count);
-
-  while (chosen < want) {
-    let best = 0;
-    for (let m = 1; m < chosen; m++) if (radius[m]! > radius[best]!) best = m;
-    if (!(radius[best]! > 0)) break; // every point coincides with a center
-    const c = far[best]!;
-    const t = chosen;
-    centers[t] = c;
-    let moved = 0;
-    for (let m = 0; m < t; m++) {
-      const rm = radius[m]!;
-      if (!(rm > 0)) continue;
-      const cm = centers[m]!;
-      const lb = Math.max(Math.abs(norm[c]! - norm[cm]!), Math.abs(toStart[c]! - toStart[cm]!));
-      if (lb * lb >= 4 * rm) continue;
-      const dmc = dist2(points, dim, c, cm);
-      if (dmc >= 4 * rm) continue;
-      const list = members[m]!;
-      let kept = 0;
-      let newR = 0;
-      let newFar = cm;
-      for (let i = 0; i < list.length; i++) {
-        const j = list[i]!;
-        const mj = minD[j]!;
-        if (dmc < 4 * mj) {
-          const d = dist2(points, dim, j, c);
-          if (d < mj) {
-            minD[j] = d;
-            scratchMoved[moved++] = j;
-            continue;
-          }
-        }
-        scratchKeep[kept++] = j;
-        if (mj > newR) {
-          newR = mj;
-          newFar = j;
-        }
+  const minD = new Float32Array(count).fill(Infinity);
+  const x = tf.tensor2d(points.subarray(0, count * dim), [count, dim]);
+  const xNorm = tf.tidy(() => tf.sum(tf.square(x), 1));
+  const xn = xNorm.dataSync() as Float32Array;
+  xNorm.dispose();
+  try {
+    lowerDistances(x, xn, points, dim, [start], minD);
+    minD[start] = 0;
+    const order = new Int32Array(count);
+    while (chosen < want) {
+      // Candidates: the B largest distances; T bounds everyone else's.
+      for (let i = 0; i < count; i++) order[i] = i;
+      const sorted = order.sort((a, b) => minD[b]! - minD[a]! || a - b);
+      const cand = sorted.slice(0, B);
+      const T = count > B ? minD[sorted[B]!]! : -Infinity;
+      if (!(minD[cand[0]!]! > 0)) break; // every point coincides with a center
+      const pair = pairwiseDistances(points, dim, cand);
+      const v = Float32Array.from(cand, (j) => minD[j]!);
+      const picked: number[] = [];
+      while (chosen < want) {
+        let best = -1;
+        for (let i = 0; i < cand.length; i++) if (v[i]! >= 0 && (best < 0 || v[i]! > v[best]!)) best = i;
+        if (best < 0 || !(v[best]! > 0) || (picked.length > 0 && v[best]! < T)) break;
+        picked.push(cand[best]!);
+        centers[chosen++] = cand[best]!;
+        v[best] = -1;
+        const row = best * cand.length;
+        for (let i = 0; i < cand.length; i++) if (v[i]! > pair[row + i]!) v[i] = pair[row + i]!;
+        if (opts.onProgress && chosen % every === 0) opts.onProgress(chosen);
       }
-      if (kept !== list.length) members[m] = scratchKeep.slice(0, kept);
-      radius[m] = newR;
-      far[m] = newFar;
+      if (picked.length === 0) break;
+      lowerDistances(x, xn, points, dim, picked, minD);
+      for (const j of picked) minD[j] = 0;
     }
-    const mine = scratchMoved.slice(0, moved);
-    let rt = 0;
-    let ft = c;
-    for (let i = 0; i < moved; i++) {
-      const j = mine[i]!;
-      if (minD[j]! > rt) {
-        rt = minD[j]!;
-        ft = j;
-      }
-    }
-    members.push(mine);
-    radius[t] = rt;
-    far[t] = ft;
-    chosen++;
-    if (opts.onProgress && chosen % every === 0) opts.onProgress(chosen);
+  } finally {
+    x.dispose();
   }
   opts.onProgress?.(chosen);
   return chosen === want ? centers : centers.slice(0, chosen);

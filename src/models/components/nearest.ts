@@ -25,10 +25,10 @@ export interface NearestIndexOptions {
 }
 
 interface BankChunk {
-  /** (dim, cols): the bank rows start..start+cols, transposed. */
-  transposed: tf.Tensor2D;
-  /** (1, cols): their squared norms. */
-  norms: tf.Tensor2D;
+  /** (dim, cols): -2 times the bank rows start..start+cols, transposed. */
+  scaledT: tf.Tensor2D;
+  /** (cols): their squared norms. */
+  norms: tf.Tensor1D;
   start: number;
   cols: number;
 }
@@ -52,11 +52,11 @@ export class NearestNeighbourIndex {
     const bankChunk = Math.max(1, opts.bankChunk ?? 8192);
     for (let start = 0; start < this.size; start += bankChunk) {
       const cols = Math.min(bankChunk, this.size - start);
-      const [transposed, norms] = tf.tidy(() => {
+      const [scaledT, norms] = tf.tidy(() => {
         const rows = tf.tensor2d(bank.subarray(start * dim, (start + cols) * dim), [cols, dim]);
-        return [tf.transpose(rows) as tf.Tensor2D, tf.reshape(tf.sum(tf.square(rows), 1), [1, cols]) as tf.Tensor2D];
+        return [tf.mul(tf.transpose(rows), -2) as tf.Tensor2D, tf.sum(tf.square(rows), 1) as tf.Tensor1D];
       });
-      this.chunks.push({ transposed: transposed!, norms: norms!, start, cols });
+      this.chunks.push({ scaledT: scaledT!, norms: norms!, start, cols });
     }
   }
 
@@ -70,29 +70,39 @@ export class NearestNeighbourIndex {
     return this.bank.subarray(i * this.dim, (i + 1) * this.dim);
   }
 
+  /** Squared distance between query row `i` of `queries` and bank row `j`, in float64. */
+  private exact(queries: Float32Array, i: number, j: number): number {
+    const o = i * this.dim;
+    const b = j * this.dim;
+    let s = 0;
+    for (let t = 0; t < this.dim; t++) {
+      const x = queries[o + t]! - this.bank[b + t]!;
+      s += x * x;
+    }
+    return s;
+  }
+
   /** Nearest bank vector of each of the `m` query rows in `queries` (row-major (m, dim)). */
   search(queries: Float32Array, m: number): NearestResult {
     this.checkQueries(queries, m);
-    const best = new Float32Array(m).fill(Infinity);
+    const best = new Float64Array(m).fill(Infinity);
     const indices = new Int32Array(m);
     for (let r0 = 0; r0 < m; r0 += this.queryChunk) {
       const rows = Math.min(this.queryChunk, m - r0);
       const q = tf.tensor2d(queries.subarray(r0 * this.dim, (r0 + rows) * this.dim), [rows, this.dim]);
       try {
         for (const chunk of this.chunks) {
-          // |b|^2 - 2 q.b: the query's own norm does not change which column is nearest.
-          const [minT, argT] = tf.tidy(() => {
-            const partial = tf.sub(chunk.norms, tf.mul(tf.matMul(q, chunk.transposed), 2));
-            return [tf.min(partial, 1), tf.argMin(partial, 1)];
-          });
-          const mins = minT!.dataSync() as Float32Array;
-          const args = argT!.dataSync() as Int32Array;
-          minT!.dispose();
-          argT!.dispose();
+          // argmin_j |b_j|^2 - 2 q.b_j (the query's own norm does not change the ranking), as one
+          // GEMM with bias; the winner's distance is then recomputed exactly (no cancellation).
+          const arg = tf.tidy(() => tf.argMin(tf.fused.matMul({ a: q, b: chunk.scaledT, bias: chunk.norms }), 1));
+          const args = arg.dataSync() as Int32Array;
+          arg.dispose();
           for (let i = 0; i < rows; i++) {
-            if (mins[i]! < best[r0 + i]!) {
-              best[r0 + i] = mins[i]!;
-              indices[r0 + i] = chunk.start + args[i]!;
+            const j = chunk.start + args[i]!;
+            const d = this.exact(queries, r0 + i, j);
+            if (d < best[r0 + i]!) {
+              best[r0 + i] = d;
+              indices[r0 + i] = j;
             }
           }
         }
@@ -100,19 +110,7 @@ export class NearestNeighbourIndex {
         q.dispose();
       }
     }
-    // The product form only ranks; the reported distance is recomputed exactly (no cancellation).
-    const distances = new Float32Array(m);
-    for (let i = 0; i < m; i++) {
-      const o = i * this.dim;
-      const b = indices[i]! * this.dim;
-      let s = 0;
-      for (let t = 0; t < this.dim; t++) {
-        const x = queries[o + t]! - this.bank[b + t]!;
-        s += x * x;
-      }
-      distances[i] = Math.sqrt(s);
-    }
-    return { distances, indices };
+    return { distances: Float32Array.from(best, Math.sqrt), indices };
   }
 
   /**
@@ -146,7 +144,7 @@ export class NearestNeighbourIndex {
   /** Frees the engine copies of the bank. */
   dispose(): void {
     for (const c of this.chunks) {
-      c.transposed.dispose();
+      c.scaledT.dispose();
       c.norms.dispose();
     }
     this.chunks.length = 0;

@@ -38,6 +38,12 @@ export interface TabularAeConfig {
   labelColumn: string;
   /** Semi-supervised: weight of the term that pushes labelled anomalies' error up. */
   anomalyWeight: number;
+  /**
+   * Robust training for contaminated data (the unsupervised protocol): in every batch the rows with
+   * the highest reconstruction error, this fraction of them, are left out of the loss, so that the
+   * outliers hidden in the training data are not learnt (0 = plain mean loss).
+   */
+  trim: number;
   /** Features listed in `reason.top`. */
   topFeatures: number;
   threshold: ThresholdSpec;
@@ -58,6 +64,7 @@ const schema = {
     columns: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, default: [] },
     labelColumn: { type: 'string', default: '' },
     anomalyWeight: { type: 'number', minimum: 0, default: 1 },
+    trim: { type: 'number', minimum: 0, maximum: 0.5, default: 0 },
     topFeatures: { type: 'integer', minimum: 1, maximum: 100, default: 5 },
     threshold: thresholdSchema,
   },
@@ -72,6 +79,27 @@ interface TabularState {
 }
 
 const SCORE_BATCH = 1024;
+
+/**
+ * Mean of the per-row losses (N) without the `trim` fraction of highest ones. The rows to keep are
+ * chosen on the current values (a constant mask), so gradients flow through the kept rows only.
+ */
+function trimmedMean(losses: tf.Tensor1D, trim: number): tf.Scalar {
+  const n = losses.shape[0];
+  const drop = Math.floor(n * trim);
+  if (drop === 0) return tf.mean(losses) as tf.Scalar;
+  const values = losses.dataSync();
+  const cut = Float32Array.from(values).sort()[n - drop - 1]!;
+  const keep = new Float32Array(n);
+  let kept = 0;
+  for (let i = 0; i < n && kept < n - drop; i++) {
+    if (values[i]! <= cut) {
+      keep[i] = 1;
+      kept++;
+    }
+  }
+  return tf.div(tf.sum(tf.mul(losses, tf.tensor1d(keep))), kept) as tf.Scalar;
+}
 
 class TabularAutoencoderDetector extends BaseDetector<TableRow, TabularAeConfig> {
   readonly kind = 'tabular-ae';
@@ -152,7 +180,7 @@ class TabularAutoencoderDetector extends BaseDetector<TableRow, TabularAeConfig>
       progress: opts.progress,
       signal: opts.signal,
       trainLoss: (idx, step) => {
-        const normalLoss = tf.mean(this.rowLoss(this.gather(trainData, idx), true)) as tf.Scalar;
+        const normalLoss = trimmedMean(this.rowLoss(this.gather(trainData, idx), true), c.trim);
         if (nAnom === 0 || c.anomalyWeight === 0) return normalLoss;
         const k = Math.min(nAnom, Math.max(1, Math.round(idx.length / 8)));
         const aIdx = Array.from({ length: k }, (_, i) => (step * k + i) % nAnom);

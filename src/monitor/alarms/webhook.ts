@@ -53,7 +53,11 @@ export class WebhookDispatcher {
   /** Looks for due deliveries now (call after queueing new ones). */
   kick(): void {
     if (this.stopped) return;
-    this.pump(Date.now());
+    try {
+      this.pump(Date.now());
+    } catch {
+      // store closed (shutdown): nothing to deliver from here
+    }
   }
 
   private pump(now: number): void {
@@ -64,7 +68,7 @@ export class WebhookDispatcher {
         if (this.inFlight.has(d.id)) continue;
         const p = this.attempt(d).finally(() => {
           this.inFlight.delete(d.id);
-          if (!this.stopped) this.pump(Date.now());
+          this.kick();
         });
         this.inFlight.set(d.id, p);
       }
@@ -79,7 +83,7 @@ export class WebhookDispatcher {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (next === null) return;
-    this.timer = setTimeout(() => this.pump(Date.now()), Math.max(10, Math.min(next - Date.now(), this.maxDelayMs)));
+    this.timer = setTimeout(() => this.kick(), Math.max(10, Math.min(next - Date.now(), this.maxDelayMs)));
     this.timer.unref();
   }
 
@@ -106,15 +110,21 @@ export class WebhookDispatcher {
       const err = e as Error;
       error = err.name === 'TimeoutError' ? `timed out after ${this.timeoutMs} ms` : (err.cause as Error | undefined)?.message ?? err.message;
     }
-    if (error === null) {
-      this.store.markDelivered(d.id, attempts);
-      this.opts.onAttempt?.(d, 'delivered', null);
-    } else if (attempts >= this.maxAttempts) {
-      this.store.markDead(d.id, attempts, error);
-      this.opts.onAttempt?.(d, 'dead', error);
-    } else {
-      this.store.markRetry(d.id, attempts, Date.now() + this.backoff(attempts), error);
-      this.opts.onAttempt?.(d, 'retry', error);
+    // The store may already be closed when an attempt outlives shutdown: the delivery then stays
+    // pending and is retried on the next start. Nothing here may throw (no unhandled rejections).
+    try {
+      if (error === null) {
+        this.store.markDelivered(d.id, attempts);
+        this.opts.onAttempt?.(d, 'delivered', null);
+      } else if (attempts >= this.maxAttempts) {
+        this.store.markDead(d.id, attempts, error);
+        this.opts.onAttempt?.(d, 'dead', error);
+      } else {
+        this.store.markRetry(d.id, attempts, Date.now() + this.backoff(attempts), error);
+        this.opts.onAttempt?.(d, 'retry', error);
+      }
+    } catch {
+      this.stop();
     }
   }
 

@@ -104,7 +104,7 @@ export const rowsBody = {
         additionalProperties: false,
         required: ['values'],
         properties: {
-          values: { type: 'array', minItems: 1, maxItems: 100_000, items: { type: 'number' } },
+          values: { type: ['array', 'object'], minItems: 1, maxItems: 100_000, items: { type: 'number' }, maxProperties: 100_000, additionalProperties: { type: 'number' } },
           id,
           stream: id,
           t: timestamp,
@@ -167,4 +167,49 @@ export const limitQuery = {
   type: 'object',
   additionalProperties: false,
   properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+} as const;
+
+const nullableNumber = { type: ['number', 'null'] } as const;
+
+const reasonView = {
+  type: 'object',
+  properties: {
+    summary: { type: 'string' },
+    top: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, contribution: { type: 'number' } } } },
+    boxes: {
+      type: 'array',
+      items: { type: 'object', properties: { x0: { type: 'number' }, y0: { type: 'number' }, x1: { type: 'number' }, y1: { type: 'number' }, peak: { type: 'number' }, area: { type: 'number' } } },
+    },
+  },
+} as const;
+
+/**
+ * Response of the points route, compiled into a fast serializer (the hot path). Alarms are passed
+ * through as they are (their shape is checked by the type system, not here).
+ */
+export const pointsResponse = {
+  200: {
+    type: 'object',
+    properties: {
+      model: { type: 'string' },
+      accepted: { type: 'integer' },
+      skipped: { type: 'integer' },
+      results: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            stream: { type: 'string' },
+            t: { type: 'number' },
+            score: nullableNumber,
+            normalized: nullableNumber,
+            threshold: nullableNumber,
+            anomalous: { type: ['boolean', 'null'] },
+            reason: reasonView,
+          },
+        },
+      },
+      alarms: { type: 'array', items: { type: 'object', additionalProperties: true } },
+    },
+  },
 } as const;

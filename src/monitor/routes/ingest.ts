@@ -6,13 +6,14 @@
  *   POST /api/v1/models/:model/image    one PNG/JPEG as the body (`image/png`, `image/jpeg`),
  *                                       with optional `?id=&stream=&t=`
  *   POST /api/v1/models/:model/images   a batch: JSON `{"images": [{"data": "<base64>", "id", "stream", "t"}]}`
+ *   POST /api/v1/models/:model/rows     table rows: JSON `{"rows": [{"values": [..] | {"col": v}, "id", "stream", "t"}]}`
  *
  * Handlers only translate HTTP to the monitor's calls; scoring, rules and storage live there.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { VigilError } from '../../core/errors.js';
-import { LIMITS, imageQuery, imagesBody, modelParams, pointsBody } from '../http/schemas.js';
-import type { ImageUpload, PointInput } from '../monitor.js';
+import { LIMITS, imageQuery, imagesBody, modelParams, pointsBody, pointsResponse, rowsBody } from '../http/schemas.js';
+import type { ImageUpload, PointInput, RowInput } from '../monitor.js';
 import type { RouteContext } from './context.js';
 
 type ModelParams = { model: string };
@@ -48,7 +49,7 @@ export function registerIngestRoutes(app: FastifyInstance, ctx: RouteContext): v
     });
     scope.post<{ Params: ModelParams; Body: { points: PointInput[] } }>(
       '/api/v1/models/:model/points',
-      { onRequest: ctx.auth, bodyLimit: LIMITS.bodyPoints, schema: { params: modelParams, body: pointsBody } },
+      { onRequest: ctx.auth, bodyLimit: LIMITS.bodyPoints, schema: { params: modelParams, body: pointsBody, response: pointsResponse } },
       async (req) => ctx.monitor.scorePoints(req.params.model, req.body.points),
     );
   });
@@ -80,5 +81,11 @@ export function registerIngestRoutes(app: FastifyInstance, ctx: RouteContext): v
       });
       return ctx.monitor.scoreImages(req.params.model, uploads);
     },
+  );
+
+  app.post<{ Params: ModelParams; Body: { rows: RowInput[] } }>(
+    '/api/v1/models/:model/rows',
+    { onRequest: ctx.auth, bodyLimit: LIMITS.bodyRows, schema: { params: modelParams, body: rowsBody } },
+    async (req) => ctx.monitor.scoreRows(req.params.model, req.body.rows),
   );
 }

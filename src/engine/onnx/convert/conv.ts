@@ -33,10 +33,6 @@ type PadAttrs = { pads: number[] } | { auto_pad: string };
 function convPadding(ctx: LayerContext, sizes: readonly (number | null)[], kernel: number[], strides: number[], dilations: number[], padding: string): PadAttrs {
   const r = kernel.length;
   if (padding === 'valid') return { pads: new Array<number>(2 * r).fill(0) };
-  if (padding === 'causal') {
-    if (r !== 1) throw unsupported(ctx, "padding 'causal' exists only for Conv1D");
-    return { pads: [(kernel[0]! - 1) * dilations[0]!, 0] };
-  }
   if (padding !== 'same') throw unsupported(ctx, `padding '${padding}' is not supported`, { padding });
   if (sizes.some((s) => s === null)) return { auto_pad: 'SAME_UPPER' };
   const begin: number[] = [];

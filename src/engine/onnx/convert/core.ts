@@ -161,7 +161,6 @@ export const CORE_CONVERTERS: Record<string, LayerConverter> = {
   Permute: permute,
   Dropout: identity,
   SpatialDropout1D: identity,
-  SpatialDropout2D: identity,
   GaussianNoise: identity,
   GaussianDropout: identity,
   AlphaDropout: identity,

@@ -1,5 +1,5 @@
 /**
- * Merge layers → ONNX: Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate. All inputs
+ * Merge layers → ONNX: Add, Multiply, Average, Maximum, Minimum, Concatenate. All inputs
  * are brought to the first input's layout (so a residual sum of two conv outputs stays
  * channels-first), and Concatenate's axis is mapped to that layout's physical axis.
  */
@@ -15,11 +15,10 @@ function aligned(ctx: LayerContext): Value[] {
   return ctx.inputs.map((v) => ctx.g.as(v, first.perm));
 }
 
-/** Variadic ONNX op (Sum, Mean, Max, Min) or a chain of binary ones (Mul, Sub). */
-function merge(op: string, variadic: boolean, exactlyTwo = false): LayerConverter {
+/** Variadic ONNX op (Sum, Mean, Max, Min) or a chain of binary ones (Mul). */
+function merge(op: string, variadic: boolean): LayerConverter {
   return (ctx) => {
     const xs = aligned(ctx);
-    if (exactlyTwo && xs.length !== 2) throw unsupported(ctx, `needs exactly two inputs, got ${xs.length}`);
     let name: string;
     if (variadic) {
       [name] = ctx.g.node(op, xs.map((x) => x.name), {}, ctx.layer.name) as [string];
@@ -44,6 +43,5 @@ export const MERGE_CONVERTERS: Record<string, LayerConverter> = {
   Maximum: merge('Max', true),
   Minimum: merge('Min', true),
   Multiply: merge('Mul', false),
-  Subtract: merge('Sub', false, true),
   Concatenate: concatenate,
 };
