@@ -116,6 +116,36 @@ function rssMiB(pid: number): number | null {
   }
 }
 
+/** User + system CPU seconds a process has used (Linux /proc; clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU microseconds per window of the series model's forward pass (batches of 500), this process. */
+async function modelCost(dir: string): Promise<number> {
+  const { loadDetector } = await import('../src/core/detector.js');
+  const { isWindowDetector } = await import('../src/streaming/index.js');
+  const det = await loadDetector(dir);
+  try {
+    if (!isWindowDetector(det)) return Number.NaN;
+    const n = 500;
+    const w = Float32Array.from({ length: n * det.window * det.columns.length }, (_, i) => signal(i, 0));
+    det.windowErrors(w, n);
+    const c0 = process.cpuUsage();
+    const reps = 10;
+    for (let r = 0; r < reps; r++) det.windowErrors(w, n);
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / (reps * n);
+  } finally {
+    det.dispose();
+  }
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
@@ -149,6 +179,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     log('training the two models...');
     const models = await trainModels(work, a.window);
+    const usPerWindow = await modelCost(models.series);
     child = await startChild({ models: [{ id: 'img', dir: models.image }, { id: 'ts', dir: models.series }], storeFile: path.join(work, 'store.db') });
     const { url, proc } = child;
     const pid = proc.pid!;
@@ -193,6 +224,7 @@ export async function main(argv: string[]): Promise<void> {
     let notAccepted = 0;
     const rss: { t: number; mib: number }[] = [];
     const t0 = Date.now();
+    const cpu0 = cpuSeconds(pid);
     const sampler = setInterval(() => {
       const m = rssMiB(pid);
       if (m !== null) rss.push({ t: (Date.now() - t0) / 1000, mib: m });
@@ -236,6 +268,8 @@ export async function main(argv: string[]): Promise<void> {
       ],
     });
     clearInterval(sampler);
+    const cpu1 = cpuSeconds(pid);
+    const serviceCpu = cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : Number.NaN;
 
     // Every confirmed point must be in the store.
     const { streams } = await getJson<{ streams: { model: string; stream: string; points: number }[] }>(`${url}/api/v1/streams`);
@@ -281,6 +315,8 @@ export async function main(argv: string[]): Promise<void> {
       '| measure | value | first bar |',
       '|---|---|---|',
       `| sustained ingest (${a.connections} connections, ${a.batch} points/request, ${a.connections * a.streams} streams) | **${fmt(pointsPerSecond, 0)} points/s** over ${fmt(seconds, 0)} s | ≥ 20,000 points/s |`,
+      `| service CPU time during the run; points per service CPU-second | ${fmt(serviceCpu)} s of ${fmt(seconds, 0)} s (${fmt((100 * serviceCpu) / seconds, 0)}% of one core); **${fmt(confirmed / serviceCpu, 0)} points per CPU-second** | |`,
+      `| of which the model's forward pass (window ${a.window}, measured alone) | ${fmt(usPerWindow)} µs CPU per point (${fmt((100 * usPerWindow * confirmed) / 1e6 / serviceCpu, 0)}% of the service's CPU) | |`,
       `| errors / non-2xx / timeouts | ${ingest.result.errors} / ${ingest.result.non2xx} / ${ingest.result.timeouts} | 0 |`,
       `| points confirmed (HTTP 200) ≤ found in the store ≤ sent | ${confirmed} ≤ ${stored} ≤ ${built}${notAccepted ? ` (${notAccepted} skipped as duplicates)` : ''} | none lost |`,
       `| ingest request latency p50 / p99 (${a.batch} points) | ${fmt(ingestP(50))} / ${fmt(ingestP(99))} ms | |`,
@@ -288,6 +324,8 @@ export async function main(argv: string[]): Promise<void> {
       `| one point: p50 / p99 (${onePoint.times.length} requests, 1 connection) | **${fmt(pct(onePoint, 50), 2)} / ${fmt(pct(onePoint, 99), 2)} ms** | |`,
       `| service RSS during ingest: min / max; mean of first vs last quarter (after 10 s) | ${fmt(minRss, 0)} / ${fmt(maxRss, 0)} MiB; ${fmt(firstQ, 0)} → ${fmt(lastQ, 0)} MiB | flat |`,
       `| graceful shutdown (SIGTERM → exit ${code}) | ${fmt(stopSeconds, 2)} s | |`,
+      '',
+      `Capacity: at ${fmt(confirmed / serviceCpu, 0)} points per CPU-second the service needs ${fmt((100 * 20_000) / (confirmed / serviceCpu), 0)}% of one core for 20,000 points/s; during this run it got ${fmt((100 * serviceCpu) / seconds, 0)}% of a core on a machine shared with other jobs (load average above). The model's forward pass, one window of ${a.window} steps per point, is most of the cost; the service is one event loop, so beyond one core it needs more processes (streams sharded by id).`,
       '',
       `Requests still in flight when autocannon stops are stored by the service but not counted as confirmed, hence "confirmed ≤ stored ≤ sent" (at most ${a.connections} x ${a.batch} points apart).`,
       '',

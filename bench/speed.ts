@@ -13,11 +13,13 @@
  * also timed by process CPU time, which waiting for a core does not inflate; ratios use the same
  * clock on both sides.
  *
- *   npm run bench -- speed [--rounds 3] [--steps 6] [--batches 12] [--threads 2] [--no-torch] [--no-backbone]
- *                          [--out bench/results/speed.md]
+ *   npm run bench -- speed [--rounds 3] [--steps 6] [--batches 12] [--threads 2] [--wasm-threads 2]
+ *                          [--no-torch] [--no-backbone] [--out bench/results/speed.md]
+ * (--threads: ONNX Runtime intra-op threads; --wasm-threads: XNNPACK threads of the multithreaded
+ * wasm build, timed in a child process, 0 to skip.)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +30,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 
 import { engineInfo, initEngine } from '../src/engine/backend.js';
 import { registerTrainingKernels, unregisterTrainingKernels } from '../src/engine/kernels/training.js';
+import { useThreadedWasm } from '../src/engine/kernels/wasm_threaded_backend.js';
 import { OrtEngine, OrtSession, TfjsEngine, type InferenceEngine } from '../src/engine/onnx/index.js';
 import { NetworkEngines } from '../src/engine/onnx/networks.js';
 import { buildAutoencoder, forwardMacs, type NetworkShape } from '../src/models/conv-ae/network.js';
@@ -130,6 +133,31 @@ async function benchTraining(steps: number, rounds: number): Promise<TrainResult
   nets.encoder.dispose();
   nets.decoder.dispose();
   return { ...best, kernelsBefore, kernelsAfter };
+}
+
+/**
+ * Training on the multithreaded wasm build, in a child process (the wasm build is chosen once per
+ * process): `--train-child --wasm-threads N` prints the step times as JSON.
+ */
+async function trainChild(threads: number, steps: number, rounds: number): Promise<void> {
+  useThreadedWasm({ threads });
+  await initEngine();
+  registerTrainingKernels();
+  const nets = buildAutoencoder(SHAPE);
+  const vars = [...nets.encoder.trainableWeights, ...nets.decoder.trainableWeights].map((w) => w.read() as tf.Variable);
+  const opt = tf.train.adam(1e-3);
+  const x = tf.randomUniform([BATCH, 28, 28, 1]) as tf.Tensor4D;
+  const rate = await measure(() => trainStep(nets, vars, opt, x), steps, rounds);
+  process.stdout.write(JSON.stringify({ threads: engineInfo().threadCount, rate }) + '\n');
+}
+
+function runTrainChild(threads: number, steps: number, rounds: number): { threads: number; rate: Rate } | string {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--train-child', '--wasm-threads', String(threads), '--steps', String(steps), '--rounds', String(rounds)], {
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
+  if (r.status !== 0) return `threaded child failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`;
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { threads: number; rate: Rate };
 }
 
 /** Encoder then decoder on one batch, as conv-ae scores. */
@@ -273,6 +301,18 @@ async function benchSeries(batches: number, rounds: number, threads: number): Pr
 // ------------------------------------------------------------------------------------------------
 // Report
 
+/** Nominal clock: os.cpus() (0 in some VMs), else /proc/cpuinfo's "cpu MHz". */
+function cpuMhz(): number {
+  const fromOs = os.cpus()[0]?.speed ?? 0;
+  if (fromOs > 0) return fromOs;
+  try {
+    const m = /cpu MHz\s*:\s*([\d.]+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    return m ? Math.round(Number(m[1])) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 const perS = (n: number, ms: number) => (n * 1000) / ms;
 const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const gflops = (flopPerSample: number, samplesPerS: number) => (flopPerSample * samplesPerS) / 1e9;
@@ -286,6 +326,7 @@ interface Report {
   torchOnnx: Map<number, Rate> | null;
   backbone: PairResult | string;
   series: PairResult | string;
+  threaded: { threads: number; rate: Rate } | string;
   loadBefore: number;
   loadAfter: number;
 }
@@ -309,7 +350,7 @@ function breakdownTable(r: TrainResult): string[] {
 
 function render(rep: Report): string {
   const info = engineInfo();
-  const mhz = os.cpus()[0]?.speed ?? 0;
+  const mhz = cpuMhz();
   const fwdFlop = 2 * forwardMacs(SHAPE);
   // Training: forward + input and weight gradients of every layer but the first conv's input gradient.
   const firstConvMacs = (SHAPE.height / 2) * (SHAPE.width / 2) * SHAPE.filters * 9 * SHAPE.channels;
@@ -342,6 +383,7 @@ function render(rep: Report): string {
   row('vigil tfjs-wasm, TF.js kernels + vigil conv kernels (before)', t.before, null, '1', 'cpu');
   row('vigil tfjs-wasm + issue-6 training kernels (after)', t.after, rep.infer.tfjs, '1', 'cpu');
   row('vigil tfjs-wasm + issue-6 training kernels (after)', t.after, rep.infer.tfjs, '1', 'wall');
+  if (typeof rep.threaded !== 'string') row('vigil tfjs-wasm multithreaded build + training kernels', rep.threaded.rate, null, String(rep.threaded.threads), 'wall');
   for (const [threads, r] of [...rep.infer.ort].sort((a, b) => a[0] - b[0])) {
     if (threads === 1) row('vigil ONNX Runtime (exported encoder + decoder)', null, r, '1', 'cpu');
     row('vigil ONNX Runtime (exported encoder + decoder)', null, r, String(threads), 'wall');
@@ -353,7 +395,7 @@ function render(rep: Report): string {
     const tfjsRate = perS(p.batch, p.tfjs.wallMs);
     const ortRate = perS(p.batch, p.ort.wallMs);
     return [
-      `${title}: ${p.what}, batch ${p.batch}, ${(2 * p.macs / 1e9).toFixed(3)} GFLOP per item.`,
+      `${title}: ${p.what}, batch ${p.batch}, ${((2 * p.macs) / 1e6).toFixed(p.macs > 5e7 ? 0 : 2)} MFLOP per item.`,
       '',
       `| engine | ${p.unit} (wall) | GFLOP/s |`,
       '|---|---:|---:|',
@@ -378,13 +420,17 @@ function render(rep: Report): string {
     '|---|---:|---|---:|---:|---:|---:|---:|---:|',
     ...rows.map((r) => `| ${r.join(' | ')} |`),
     '',
+    typeof rep.threaded === 'string'
+      ? `Multithreaded wasm: ${rep.threaded}.`
+      : `Multithreaded wasm: TF.js' threaded-simd build started under Node by src/engine/kernels/wasm_threaded_backend.ts (XNNPACK on ${rep.threaded.threads} threads; vigil's JS-side kernel work stays on the main thread); wall time only, since CPU time adds the threads up.`,
+    '',
     typeof rep.torch === 'string' ? `PyTorch: skipped (${rep.torch}).` : `PyTorch: \`${PYTHON} bench/peers/torch_reference.py --threads 1\` (torch ${rep.torch.version}, same network, Adam, MSE, batch ${BATCH}).`,
     '',
     `Peak estimate: ${mhz} MHz × 32 FLOP/cycle (Zen 4: two 256-bit FMA pipes, 16 FP32 FMAs per cycle) = ${peakNative.toFixed(0)} GFLOP/s per core natively (ONNX Runtime, PyTorch); wasm SIMD128 has no FMA, so 4 lanes × 4 FP pipes = 16 FLOP/cycle = ${peakWasm.toFixed(0)} GFLOP/s per core for tfjs-wasm. Sustained clocks and the shared machine put real ceilings lower.`,
     '',
     '## Training step breakdown (tfjs-wasm, one step of batch 128)',
     '',
-    `Before = TF.js 4.22 wasm kernels with vigil's conv gradient kernels (src/engine/kernels/index.ts); after = plus the issue-6 training kernels (src/engine/kernels/training.ts: BatchMatMul with transposes on XNNPACK, one-pass Sum over leading axes, fused LeakyReLU gradient). Step time, best round: before ${t.before.cpuMs.toFixed(1)} ms CPU / ${t.before.wallMs.toFixed(1)} ms wall, after ${t.after.cpuMs.toFixed(1)} ms CPU / ${t.after.wallMs.toFixed(1)} ms wall (${(t.before.cpuMs / t.after.cpuMs).toFixed(2)}x by CPU time). Kernel times: tf.profile (wall), least of 3 profiled steps each.`,
+    `Before = TF.js 4.22 wasm kernels with vigil's conv gradient kernels (src/engine/kernels/index.ts); after = plus the issue-6 training kernels (src/engine/kernels/training.ts: BatchMatMul with transposes on XNNPACK, branch-free LeakyReLU forward, fused branch-free LeakyReLU gradient). Step time, best round: before ${t.before.cpuMs.toFixed(1)} ms CPU / ${t.before.wallMs.toFixed(1)} ms wall, after ${t.after.cpuMs.toFixed(1)} ms CPU / ${t.after.wallMs.toFixed(1)} ms wall (${(t.before.cpuMs / t.after.cpuMs).toFixed(2)}x by CPU time). Kernel times: tf.profile (wall), least of 3 profiled steps each.`,
     '',
     ...breakdownTable(t),
     '',
@@ -406,6 +452,8 @@ export async function main(argv: string[]): Promise<void> {
       threads: { type: 'string', default: '2' },
       'no-torch': { type: 'boolean', default: false },
       'no-backbone': { type: 'boolean', default: false },
+      'wasm-threads': { type: 'string', default: '2' },
+      'train-child': { type: 'boolean', default: false },
       out: { type: 'string', default: 'bench/results/speed.md' },
     },
   });
@@ -413,6 +461,8 @@ export async function main(argv: string[]): Promise<void> {
   const steps = Math.max(1, Number(values.steps));
   const batches = Math.max(1, Number(values.batches));
   const threads = Math.max(1, Number(values.threads));
+  const wasmThreads = Math.max(0, Number(values['wasm-threads']));
+  if (values['train-child']) return trainChild(Math.max(1, wasmThreads), steps, rounds);
   const loadBefore = os.loadavg()[0]!;
   await initEngine();
   const log = (m: string) => process.stderr.write(`speed: ${m}\n`);
@@ -420,6 +470,8 @@ export async function main(argv: string[]): Promise<void> {
   log('training (tfjs-wasm, before/after)');
   const train = await benchTraining(steps, rounds);
   registerTrainingKernels();
+  log(`training (tfjs-wasm multithreaded, ${wasmThreads} threads, child process)`);
+  const threaded = wasmThreads > 0 ? runTrainChild(wasmThreads, steps, rounds) : 'not run (--wasm-threads 0)';
   log('inference (tfjs-wasm, ONNX Runtime)');
   const infer = await benchInference(batches, rounds, [...new Set([threads, 1])]);
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'vigil-speed-'));
@@ -449,6 +501,7 @@ export async function main(argv: string[]): Promise<void> {
     torchOnnx,
     backbone,
     series,
+    threaded,
     loadBefore,
     loadAfter: os.loadavg()[0]!,
   });

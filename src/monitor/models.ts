@@ -111,7 +111,6 @@ export class ModelRegistry {
   private handles = new Map<string, ModelHandle>();
   private generation = 0;
   private reloading: Promise<ModelView[]> | null = null;
-  private readonly swapListeners: ((id: string, next: ModelHandle) => void)[] = [];
 
   constructor(
     readonly specs: readonly ModelSpec[],
@@ -145,11 +144,6 @@ export class ModelRegistry {
     return out;
   }
 
-  /** Calls `fn` when a model is swapped by a reload. */
-  onSwap(fn: (id: string, next: ModelHandle) => void): void {
-    this.swapListeners.push(fn);
-  }
-
   /**
    * Loads every model folder again and swaps them in together; on failure the running models stay.
    * Concurrent calls share one reload.
@@ -160,7 +154,6 @@ export class ModelRegistry {
         const next = await this.loadAll();
         const old = this.handles;
         this.handles = next;
-        for (const [id, h] of next) for (const fn of this.swapListeners) fn(id, h);
         for (const h of old.values()) h.retire();
         return this.views();
       } finally {

@@ -251,6 +251,7 @@ export class Monitor {
           }
           state.lastT = ts[n - 1]!;
           state.points += n;
+          state.dirty = true;
           const last = scored[n - 1]!;
           if (last.score !== null) {
             state.lastScore = last.score;
@@ -403,8 +404,8 @@ export class Monitor {
     const buckets = new Map<string, BucketDelta>();
     const streams = new Map<string, StreamUpdate>();
     obs.forEach((o, k) => {
-      this.d.metrics.observeScore(h.id, kind, o.normalized);
       if (o.score !== null) {
+        this.d.metrics.observeScore(h.id, kind, o.normalized);
         for (const f of this.d.rules.observe(h.id, o.stream, { t: o.t, score: o.score, normalized: o.normalized ?? Number.NaN }, h.threshold)) firings.push({ obs: k, f, o });
       }
       const bucket = Math.floor(o.t / this.bucketMs) * this.bucketMs;

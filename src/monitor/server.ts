@@ -59,7 +59,7 @@ export interface ServiceOptions {
   /** Serve the dashboard (default true; it is built on first start when missing). */
   dashboard?: boolean;
   maxStreams?: number;
-  /** How often the streams' scorer states are saved (default 30 s). */
+  /** How often the scorer states of streams with new points are saved (default 60 s). */
   saveStatesEveryMs?: number;
   /** How often retention runs (default 1 h). */
   retentionEveryMs?: number;
@@ -158,12 +158,31 @@ export async function createService(o: ServiceOptions): Promise<Service> {
   const mon = monitor;
 
   let accepting = true;
+  /** Saves the scorer states of streams with new points (all of them at once: shutdown, eviction). */
   const saveStates = (list = streams.all()) => {
     try {
-      store.saveScorerStates(list.map((s) => ({ model: s.model, stream: s.stream, state: s.scorer.state() })));
+      const dirty = list.filter((s) => s.dirty);
+      store.saveScorerStates(dirty.map((s) => ({ model: s.model, stream: s.stream, state: s.scorer.state() })));
+      for (const s of dirty) s.dirty = false;
     } catch (e) {
       log.error({ err: e }, 'saving stream scorer states failed');
     }
+  };
+  /** The periodic save, 50 streams per event-loop turn so that requests are not held up. */
+  let saving = false;
+  const saveStatesInSlices = () => {
+    if (saving) return;
+    saving = true;
+    const dirty = streams.all().filter((s) => s.dirty);
+    const step = (from: number) => {
+      if (from >= dirty.length || !accepting) {
+        saving = false;
+        return;
+      }
+      saveStates(dirty.slice(from, from + 50));
+      setImmediate(() => step(from + 50));
+    };
+    step(0);
   };
   const reload = async (): Promise<ModelView[]> => {
     try {
@@ -178,7 +197,6 @@ export async function createService(o: ServiceOptions): Promise<Service> {
       throw e;
     }
   };
-  models.onSwap((id) => rules.forget(id));
 
   installValidation(app);
   installErrorHandling(app);
@@ -229,7 +247,7 @@ export async function createService(o: ServiceOptions): Promise<Service> {
   };
   prune();
   every(o.retentionEveryMs ?? 3_600_000, prune);
-  every(o.saveStatesEveryMs ?? 30_000, () => saveStates());
+  every(o.saveStatesEveryMs ?? 60_000, saveStatesInSlices);
   every(Math.min(o.idleStreamMs ?? 3_600_000, 600_000), () => {
     const idle = streams.evictIdle(Date.now() - (o.idleStreamMs ?? 3_600_000));
     if (idle.length > 0) {

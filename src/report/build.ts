@@ -12,7 +12,7 @@ import type { Detector } from '../core/detector.js';
 import { VigilError } from '../core/errors.js';
 import type { EpochRecord, ImageSample, InputKind, ScoreResult, Series } from '../core/types.js';
 import { encodePng, heatmapOverlay } from '../data/images.js';
-import { prCurve, rocCurve } from '../metrics/index.js';
+import { auroc, prCurve, rocCurve } from '../metrics/index.js';
 import { evaluateScores, type Evaluation, type LabelledScore } from '../pipeline/evaluate.js';
 import { defaultAlarmUnit, exceedanceRate, falseAlarmTargetFromParams, samplesPerUnit, type AlarmUnit } from '../thresholds/false-alarm.js';
 
@@ -189,20 +189,25 @@ export async function buildReport<S>(detector: Detector<S>, samples: S[], result
     const half = Math.max(32, Math.round(((summary.config.window as number | undefined) ?? 64) * 1.5));
     // False positives: the highest normal step of each series, worst first.
     const fpCands: { i: number; t: number; score: number }[] = [];
-    const fnCands: { i: number; run: [number, number]; score: number; peak: number }[] = [];
+    const fnCands: { i: number; run: [number, number]; score: number; missed: number }[] = [];
     series.forEach((s, i) => {
       const m = results[i]!.map!.values;
       let best = -1;
       for (let t = 0; t < s.length; t++) if (!s.labels![t] && m[t]! >= threshold && (best < 0 || m[t]! > m[best]!)) best = t;
       if (best >= 0) fpCands.push({ i, t: best, score: m[best]! });
+      // False negatives: labelled segments with missed steps, those whose best step scores lowest first.
       for (const run of runs(s.labels!)) {
         let peak = run[0];
-        for (let t = run[0]; t < run[1]; t++) if (m[t]! > m[peak]!) peak = t;
-        if (m[peak]! < threshold) fnCands.push({ i, run, score: m[peak]!, peak });
+        let missed = 0;
+        for (let t = run[0]; t < run[1]; t++) {
+          if (m[t]! > m[peak]!) peak = t;
+          if (m[t]! < threshold) missed++;
+        }
+        if (missed > 0) fnCands.push({ i, run, score: m[peak]!, missed });
       }
     });
     fpCands.sort((a, b) => b.score - a.score);
-    fnCands.sort((a, b) => a.score - b.score);
+    fnCands.sort((a, b) => a.score - b.score || b.missed / (b.run[1] - b.run[0]) - a.missed / (a.run[1] - a.run[0]));
     for (const c of fpCands.slice(0, worstCount)) {
       const s = series[c.i]!;
       fps.push({ source: `${s.source} @ step ${c.t}`, score: c.score, label: 0, plot: seriesPlot(s, results[c.i]!.map!.values, c.t, half) });
@@ -210,7 +215,7 @@ export async function buildReport<S>(detector: Detector<S>, samples: S[], result
     for (const c of fnCands.slice(0, worstCount)) {
       const s = series[c.i]!;
       const mid = Math.round((c.run[0] + c.run[1]) / 2);
-      fns.push({ source: `${s.source} @ steps ${c.run[0]}-${c.run[1] - 1}`, score: c.score, label: 1, plot: seriesPlot(s, results[c.i]!.map!.values, mid, Math.max(half, c.run[1] - c.run[0])) });
+      fns.push({ source: `${s.source} @ steps ${c.run[0]}-${c.run[1] - 1} (${c.missed} of ${c.run[1] - c.run[0]} steps missed)`, score: c.score, label: 1, plot: seriesPlot(s, results[c.i]!.map!.values, mid, Math.max(half, c.run[1] - c.run[0])) });
     }
   } else {
     items = samples.map((s, i) => {
@@ -245,6 +250,24 @@ export async function buildReport<S>(detector: Detector<S>, samples: S[], result
   }
 
   const evaluation = evaluateScores(items, threshold);
+  if (inputKind === 'series') {
+    // Per series: its own steps against its own step labels (the generic per-category figures
+    // compare a category's members against every normal sample, which mixes series).
+    const perSeries: Evaluation['perCategory'] = {};
+    (samples as unknown as Series[]).forEach((s, i) => {
+      const m = results[i]!.map!.values;
+      const lab = Array.from(s.labels!, (l) => (l > 0 ? 1 : 0));
+      const pos = lab.reduce((a: number, b) => a + b, 0);
+      let sum = 0;
+      let detected = 0;
+      for (let t = 0; t < s.length; t++) {
+        sum += m[t]!;
+        if (m[t]! >= threshold) detected++;
+      }
+      perSeries[s.source] = { samples: s.length, auroc: pos > 0 && pos < s.length ? auroc(Array.from(m), lab) : null, meanScore: sum / s.length, detected };
+    });
+    evaluation.perCategory = perSeries;
+  }
   const scores = items.map((i) => i.score);
   const labels = items.map((i) => i.label);
   const roc = rocCurve(scores, labels);

@@ -126,7 +126,7 @@ export function renderReport(d: ReportData): RenderedReport {
   if (cats.length > 0) {
     charts['per-class'] = barChart({
       name: 'per-class',
-      title: 'AUROC per class (vs the normal samples)',
+      title: d.unit === 'step' ? 'AUROC per series (its steps vs its labels)' : `AUROC per class (vs the normal ${unitPlural})`,
       bars: cats.map(([name, c]) => ({ label: name, value: c.auroc })),
       domain: [0, 1],
       format: (v) => pct(v),
@@ -184,8 +184,8 @@ ${fa.intervalSeconds ? `<tr><td>sampling interval</td><td>${num(fa.intervalSecon
 <section id="curves"><h2>Ranking</h2><div class="charts">${charts.roc}${charts.pr}</div></section>
 <section id="scores"><h2>Scores and threshold</h2><div class="charts">${charts.histogram}${charts.confusion}</div>
 <p class="note">Histograms show each class's share of its own ${unitPlural}; the dashed line is the model's threshold (flag iff score ≥ threshold).</p></section>
-<section id="per-class"><h2>Per class</h2><div class="charts">${charts['per-class'] ?? ''}
-<table><tr><th>class</th><th>${unitPlural}</th><th>AUROC</th><th>mean score</th><th>flagged</th><th>flagged %</th></tr>${perCat}</table></div></section>
+<section id="per-class"><h2>${d.unit === 'step' ? 'Per series' : 'Per class'}</h2><div class="charts">${charts['per-class'] ?? ''}
+<table><tr><th>${d.unit === 'step' ? 'series' : 'class'}</th><th>${unitPlural}</th><th>AUROC</th><th>mean score</th><th>flagged</th><th>flagged %</th></tr>${perCat}</table></div></section>
 <section id="worst"><h2>Worst false positives</h2><div class="cases">${fps}</div>
 <h2 style="margin-top:14px">Worst false negatives</h2><div class="cases">${fns}</div></section>
 <section id="training"><h2>Training</h2>${charts.training ?? '<p class="note">The model has no training history.</p>'}</section>

@@ -11,7 +11,7 @@
  * anomaly alone.
  */
 import { VigilError } from '../core/errors.js';
-import type { ImageSample, InputKind, ScoreResult, Series } from '../core/types.js';
+import type { Image, ImageSample, InputKind, ScoreResult, Series } from '../core/types.js';
 import { createRng, type Rng } from '../data/random.js';
 import { sliceSeries } from '../data/series.js';
 import { trainValidationSplit } from '../data/split.js';
@@ -75,8 +75,9 @@ export function syntheticAnomalies<S>(kind: InputKind, normal: S[], seed: number
   const master = createRng(`${seed}:synthetic`);
   switch (kind) {
     case 'image':
-      return (normal as unknown as ImageSample[]).map((s) => {
-        const d = plantDefect(s.image, master.fork());
+      return (normal as unknown as ImageSample[]).map((s, i) => {
+        const rng = master.fork();
+        const d = imageKinds[i % imageKinds.length] === 'cutpaste' ? cutPaste(s.image, rng) : visibleDefect(s.image, rng);
         return { image: d.image, source: `${s.source}+${d.kind}`, label: 1, category: `synthetic-${d.kind}`, mask: d.mask } satisfies ImageSample;
       }) as unknown as S[];
     case 'series':
@@ -89,6 +90,73 @@ export function syntheticAnomalies<S>(kind: InputKind, normal: S[], seed: number
     default:
       throw new VigilError('E_UNSUPPORTED', `synthetic anomalies: unknown input kind ${String(kind)}`);
   }
+}
+
+export type ImageAnomalyKind = 'defect' | 'cutpaste';
+let imageKinds: readonly ImageAnomalyKind[] = ['defect'];
+/** Which synthetic image anomalies are made, alternating over the held-out images (default: defects only). */
+export function setImageAnomalyKinds(kinds: readonly ImageAnomalyKind[]): void {
+  imageKinds = kinds;
+}
+
+function invert(image: Image): Image {
+  return { ...image, data: image.data.map((v) => 1 - v) };
+}
+
+/** Mean |change| over the defect mask. */
+function maskedChange(a: Image, b: Image, mask: Uint8Array): number {
+  let sum = 0;
+  let n = 0;
+  for (let p = 0; p < mask.length; p++) {
+    if (!mask[p]) continue;
+    for (let c = 0; c < a.channels; c++) sum += Math.abs(a.data[p * a.channels + c]! - b.data[p * b.channels + c]!);
+    n += a.channels;
+  }
+  return n > 0 ? sum / n : 0;
+}
+
+/**
+ * `plantDefect`, made visible on saturated backgrounds: a dark defect planted on black (or a bright
+ * one on white) is clipped away, so when the planted change averages under 0.05 over its mask the
+ * defect is planted again with the opposite sign (on the inverted image, then inverted back).
+ */
+export function visibleDefect(image: Image, rng: Rng): { image: Image; mask: Uint8Array; kind: string } {
+  const d = plantDefect(image, rng);
+  if (maskedChange(image, d.image, d.mask) >= 0.05) return d;
+  const again = plantDefect(invert(image), rng, d.kind);
+  return { image: invert(again.image), mask: again.mask, kind: again.kind };
+}
+
+/**
+ * CutPaste (Li et al., CVPR 2021): a rectangle of 2-15% of the image (aspect ratio 0.3-3.3) is cut
+ * from one place and pasted at another.
+ */
+export function cutPaste(image: Image, rng: Rng): { image: Image; mask: Uint8Array; kind: string } {
+  const { height: H, width: W, channels: C } = image;
+  const area = rng.uniform(0.02, 0.15) * H * W;
+  const aspect = Math.exp(rng.uniform(Math.log(0.3), Math.log(3.3)));
+  const h = Math.max(2, Math.min(H - 1, Math.round(Math.sqrt(area * aspect))));
+  const w = Math.max(2, Math.min(W - 1, Math.round(Math.sqrt(area / aspect))));
+  const sy = rng.int(H - h + 1);
+  const sx = rng.int(W - w + 1);
+  let dy = rng.int(H - h + 1);
+  let dx = rng.int(W - w + 1);
+  if (Math.abs(dy - sy) < h / 2 && Math.abs(dx - sx) < w / 2) {
+    // Keep the paste away from where it was cut.
+    dy = (sy + Math.ceil(h / 2) + rng.int(Math.max(1, H - h))) % (H - h + 1);
+    dx = (sx + Math.ceil(w / 2) + rng.int(Math.max(1, W - w))) % (W - w + 1);
+  }
+  const data = new Float32Array(image.data);
+  const mask = new Uint8Array(H * W);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const from = ((sy + y) * W + sx + x) * C;
+      const to = ((dy + y) * W + dx + x) * C;
+      for (let c = 0; c < C; c++) data[to + c] = image.data[from + c]!;
+      mask[(dy + y) * W + dx + x] = 1;
+    }
+  }
+  return { image: { height: H, width: W, channels: C, data }, mask, kind: 'cutpaste' };
 }
 
 export type SeriesAnomalyKind = 'spike' | 'level-shift';

@@ -36,8 +36,13 @@ export interface TuneBudget {
 export interface TuneData<S> {
   /** Every normal training sample (what `vigil train` would train on). */
   normal: S[];
-  /** Labelled anomalies offered for training (a data set's train/<defect>); the refit uses them as `vigil train` does. */
+  /**
+   * Labelled anomalies the final refit trains on, and those it fits the threshold with, split as
+   * `vigil train` splits a data set's train/<defect> images (`splitLabelledAnomalies`), so that the
+   * refit is the model `vigil train --config best-config.json` gives. Trials do not use them.
+   */
   trainAnomalies?: S[];
+  thresholdAnomalies?: S[];
   /** A few labelled anomalies for selection (case b). */
   anomalies?: S[];
   /** A labelled validation set (case c). */
@@ -274,10 +279,12 @@ export async function tune<S>(o: TuneOptions, data: TuneData<S>): Promise<TuneRe
     if (previous) {
       const r = { ...previous, rung };
       trials.push(r);
-      if (!ranHere.has(id)) resumedTrials++;
       done++;
       noteBest(r);
-      o.events?.trialEnd?.(r, { resumed: true, best, done, total: plannedTotal });
+      if (!ranHere.has(id)) {
+        resumedTrials++;
+        o.events?.trialEnd?.(r, { resumed: true, best, done, total: plannedTotal });
+      }
       return r;
     }
     if (o.signal?.aborted) return null;
@@ -364,7 +371,7 @@ export async function tune<S>(o: TuneOptions, data: TuneData<S>): Promise<TuneRe
       // Measure one trial (configuration 0 at the smallest rung's resource), then size the plan.
       const rungs = maxRungs(limits);
       const r0 = halvingPlan(eta ** (rungs - 1), rungs, limits).rungs[0]!.resource;
-      plannedTotal = 1;
+      plannedTotal = 0; // not known until this trial is timed
       const first = await runTrial(0, 0, r0);
       if (!first) return result({ interrupted: true });
       const perUnit = first.trainSeconds / r0;
@@ -444,7 +451,7 @@ export async function tune<S>(o: TuneOptions, data: TuneData<S>): Promise<TuneRe
   let bestConfig: Record<string, unknown>;
   const modelDir = path.join(o.out, 'model');
   try {
-    await detector.fit(data.normal, { anomalies: data.trainAnomalies, signal: o.signal, progress: o.events?.training });
+    await detector.fit(data.normal, { anomalies: data.trainAnomalies, validationAnomalies: data.thresholdAnomalies, signal: o.signal, progress: o.events?.training });
     if (decision.choice.method === 'f1') {
       const v = data.validation!;
       const ranked = rankedScores(v, await detector.score(v), selectionSet.labelledLabels, selectionSet.stepLevel);

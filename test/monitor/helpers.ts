@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { getDetectorFactory } from '../../src/core/detector.js';
+import { getDetectorFactory, loadDetector } from '../../src/core/detector.js';
 import type { ImageSample, Series } from '../../src/core/types.js';
 import { encodePng } from '../../src/data/images.js';
 import { createRng } from '../../src/data/random.js';
@@ -18,10 +18,26 @@ import { createService, type Service, type ServiceOptions } from '../../src/moni
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const FIXTURES = path.join(REPO, 'test-output', 'monitor-fixtures');
 
+const checked = new Set<string>();
+
+/** True when a cached fixture model still loads with the current code (else it is retrained). */
+async function usable(dir: string): Promise<boolean> {
+  if (checked.has(dir)) return true;
+  if (!existsSync(path.join(dir, 'manifest.json'))) return false;
+  try {
+    (await loadDetector(dir)).dispose();
+    checked.add(dir);
+    return true;
+  } catch {
+    await rm(dir, { recursive: true, force: true });
+    return false;
+  }
+}
+
 /** A conv-ae trained one epoch on 28x28 textures. */
 export async function imageModelDir(): Promise<string> {
   const dir = path.join(FIXTURES, 'conv-ae-28');
-  if (existsSync(path.join(dir, 'manifest.json'))) return dir;
+  if (await usable(dir)) return dir;
   const rng = createRng(1);
   const style = textureStyle('weave', rng);
   const train: ImageSample[] = Array.from({ length: 64 }, (_, i) => ({ image: renderTexture(style, 28, rng), source: `t${i}` }));
@@ -40,7 +56,7 @@ export function normalSignal(i: number, rng = Math.random): number {
 /** A conv1d-ae (window 16) trained on the normal signal. */
 export async function seriesModelDir(): Promise<string> {
   const dir = path.join(FIXTURES, 'conv1d-ae-16');
-  if (existsSync(path.join(dir, 'manifest.json'))) return dir;
+  if (await usable(dir)) return dir;
   const rng = createRng(2);
   const T = 1500;
   const values = new Float32Array(T);
@@ -56,7 +72,7 @@ export async function seriesModelDir(): Promise<string> {
 /** A tabular-ae on four correlated features (a, b, c, d). */
 export async function tableModelDir(): Promise<string> {
   const dir = path.join(FIXTURES, 'tabular-ae-4');
-  if (existsSync(path.join(dir, 'manifest.json'))) return dir;
+  if (await usable(dir)) return dir;
   const rng = createRng(3);
   const columns = ['a', 'b', 'c', 'd'];
   const rows = Array.from({ length: 400 }, (_, i) => {

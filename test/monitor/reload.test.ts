@@ -49,3 +49,24 @@ test('POST /admin/reload swaps models without dropping requests; streams keep th
     await rm(work, { recursive: true, force: true });
   }
 });
+
+test('after a graceful restart a stream resumes without a new warm-up (scorer states are saved in the store)', async () => {
+  const work = await mkdtemp(path.join(os.tmpdir(), 'vigil-resume-'));
+  const storeFile = path.join(work, 'store.db');
+  try {
+    const a = await startService({ models: [{ id: 'ts', dir: await seriesModelDir() }], storeFile });
+    const first = await postJson(a.url + '/api/v1/models/ts/points', { points: points('keep', 50) });
+    assert.equal(first.body.results[0].score, null, 'a new stream warms up');
+    await a.stop();
+    const b = await startService({ models: [{ id: 'ts', dir: await seriesModelDir() }], storeFile });
+    try {
+      const retry = await postJson(b.url + '/api/v1/models/ts/points', { points: points('keep', 51) });
+      assert.equal(retry.body.skipped, 50, 'the restored stream still knows its last timestamp');
+      assert.notEqual(retry.body.results[50].score, null, 'and scores at once');
+    } finally {
+      await b.stop();
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+});

@@ -15,6 +15,8 @@ export interface TrainCliOptions {
   channels?: number;
   seed?: number;
   fpr?: number;
+  /** Pretrained backbone (folder, model.json or http(s) URL) for padim / patchcore. */
+  backbone?: string;
   config?: string;
   set?: Record<string, unknown>;
   /** Extra labelled anomalies (file or folder) for semi-supervised training and the threshold. */
@@ -44,6 +46,7 @@ export async function detectorConfig(o: TrainCliOptions): Promise<Record<string,
   if (o.size) Object.assign(cfg, o.size);
   if (o.channels !== undefined) cfg.channels = o.channels;
   if (o.fpr !== undefined) cfg.threshold = { ...((cfg.threshold as object) ?? {}), fpr: o.fpr };
+  if (o.backbone !== undefined) cfg.backbone = o.backbone;
   return cfg;
 }
 
@@ -89,6 +92,7 @@ export function registerTrain(program: Command): void {
     .option('--channels <n>', '1 (grey) or 3 (RGB)', parseInteger('--channels'))
     .option('--seed <n>', 'random seed (same seed, same model)', parseInteger('--seed'))
     .option('--fpr <rate>', 'target false-positive rate of the label-free threshold', parseNumber('--fpr'))
+    .option('--backbone <dir-or-url>', 'pretrained CNN (TF.js layers model folder or URL) for padim / patchcore; default: the shared MobileNet v1')
     .option('-c, --config <file>', 'detector settings from a JSON or YAML file')
     .option('--set <key=value>', 'one detector setting (repeatable), e.g. --set latent=32', collectSetting)
     .option('--anomalies <path>', 'labelled anomalies (image or folder) for semi-supervised training and the threshold')

@@ -13,6 +13,7 @@ import { describeChoice, type ThresholdChoice } from '../../tune/threshold-choic
 import { tune, type TuneBudget, type TuneResult } from '../../tune/tuner.js';
 import { collectSetting, parseInteger, parseNumber, parseSize, readConfigFile } from '../options.js';
 import { terminalProgress } from '../progress.js';
+import { splitLabelledAnomalies } from './train.js';
 
 export interface TuneCliOptions {
   detector: string;
@@ -71,6 +72,8 @@ export async function runTune(dataset: string, o: TuneCliOptions, log: (line: st
   const data = await adapter.loadTrain(dataset, input, bar);
   const anomalies = o.anomalies ? (await adapter.loadForScoring(o.anomalies, input, bar)).map((s) => ({ ...s, label: 1 as const })) : data.anomalies;
   const validation = o.validation ? await adapter.loadTest(o.validation, input, bar) : undefined;
+  // The final refit uses the data set's labelled anomalies exactly as `vigil train` does.
+  const labelled = splitLabelledAnomalies(data.anomalies, 0.3, 0);
   let threshold = o.threshold;
   if (o.falseAlarms) {
     if (o.falseAlarms.per !== 'thousand' && o.interval === undefined) {
@@ -123,7 +126,7 @@ export async function runTune(dataset: string, o: TuneCliOptions, log: (line: st
           planned: (plan, sizing) =>
             log(`plan (${sizing}): ${plan.rungs.map((r) => `${r.configs} x ${r.resource}`).join(' -> ')} = ${plan.trials} trials, eta ${plan.eta}`),
           trialStart: (t) => {
-            if (!o.quiet) log(`[${String(t.done + 1).padStart(3)}/${t.total}] rung ${t.rung} c${t.configIndex} @${t.resource}  ${formatSettings(t.settings)}`);
+            if (!o.quiet) log(`[${String(t.done + 1).padStart(3)}/${t.total || '?'}] rung ${t.rung} c${t.configIndex} @${t.resource}  ${formatSettings(t.settings)}${t.total ? '' : '  (timing the first trial to size the plan)'}`);
           },
           trialEnd: (r, s) => {
             if (o.quiet) return;
@@ -134,7 +137,7 @@ export async function runTune(dataset: string, o: TuneCliOptions, log: (line: st
           rungEnd: (rung, promoted) => log(`rung ${rung} done: promoting ${promoted.map((c) => `c${c}`).join(', ') || 'none'}`),
         },
       },
-      { normal: data.normal, trainAnomalies: data.anomalies, anomalies, validation },
+      { normal: data.normal, trainAnomalies: labelled.train, thresholdAnomalies: labelled.threshold, anomalies, validation },
     );
     if (result.interrupted) {
       log(`interrupted after ${result.trials.length} trial(s); run the same command again to resume (journal: ${path.join(o.out, 'trials.jsonl')})`);

@@ -1,8 +1,8 @@
 /**
  * Kernels and gradients that speed up training on the wasm backend (see each file):
  *  - BatchMatMul with transposed operands on XNNPACK (Dense backward passes),
- *  - Sum over leading axes in one pass (bias gradients),
- *  - a fused LeakyReLU gradient kernel (wasm and cpu) and the LeakyRelu gradient that uses it.
+ *  - a fused LeakyReLU gradient kernel (wasm and cpu) and the LeakyRelu gradient that uses it,
+ *  - a branch-free LeakyReLU forward kernel.
  *
  * `registerTrainingKernels()` is idempotent; call it once the wasm backend is initialised (the
  * replacements also bind the originals' C functions in their setup, so the order is not critical).
@@ -10,13 +10,13 @@
 import { getGradient, getKernel, registerGradient, registerKernel, unregisterKernel, type GradConfig, type KernelConfig } from '@tensorflow/tfjs-core';
 
 import { batchMatMulConfig, originalBatchMatMulConfig } from './batch_mat_mul.js';
+import { leakyReluConfig, originalLeakyReluConfig } from './leaky_relu.js';
 import { leakyReluGradCpuConfig, leakyReluGradGradientConfig, leakyReluGradientConfig, leakyReluGradWasmConfig } from './leaky_relu_grad.js';
-import { originalSumConfig, sumConfig } from './sum_leading_axes.js';
 
-export const TRAINING_KERNELS: readonly KernelConfig[] = [batchMatMulConfig, sumConfig, leakyReluGradWasmConfig, leakyReluGradCpuConfig];
+export const TRAINING_KERNELS: readonly KernelConfig[] = [batchMatMulConfig, leakyReluConfig, leakyReluGradWasmConfig, leakyReluGradCpuConfig];
 export const TRAINING_GRADIENTS: readonly GradConfig[] = [leakyReluGradientConfig, leakyReluGradGradientConfig];
 
-/** Registers the kernels (replacing wasm's BatchMatMul and Sum) and gradients above; repeated calls do nothing. */
+/** Registers the kernels (replacing wasm's BatchMatMul and LeakyRelu) and gradients above; repeated calls do nothing. */
 export function registerTrainingKernels(): void {
   for (const config of TRAINING_KERNELS) {
     const existing = getKernel(config.kernelName, config.backendName);
@@ -36,13 +36,13 @@ export function registerTrainingKernels(): void {
 let originalLeakyReluGradient: GradConfig | null = null;
 
 /**
- * Restores TF.js' own BatchMatMul, Sum and LeakyRelu gradient (the fused kernel stays registered
+ * Restores TF.js' own BatchMatMul, LeakyRelu and LeakyRelu gradient (the fused kernel stays registered
  * but unused), for before/after benchmarks; `registerTrainingKernels()` turns them on again.
  */
 export function unregisterTrainingKernels(): void {
   for (const [mine, theirs] of [
     [batchMatMulConfig, originalBatchMatMulConfig],
-    [sumConfig, originalSumConfig],
+    [leakyReluConfig, originalLeakyReluConfig],
   ] as const) {
     if (getKernel(mine.kernelName, mine.backendName) !== mine || theirs === undefined) continue;
     unregisterKernel(mine.kernelName, mine.backendName);

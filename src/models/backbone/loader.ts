@@ -121,9 +121,11 @@ function resizeInputLayer(
   height: number | undefined,
   width: number | undefined,
 ): { native: { height: number | null; width: number | null }; input: { height: number; width: number; channels: number } } {
+  // Functional models have an InputLayer; Sequential ones carry the batch shape on their first layer.
   const inputs = layers.filter((l) => l.class_name === 'InputLayer');
-  if (inputs.length !== 1) throw backboneError(`backbone ${where}: expected one input layer, found ${inputs.length}`, { path: where });
-  const cfg = inputs[0]!.config;
+  const holder = inputs.length === 0 && layers[0]?.config?.batch_input_shape ? layers[0] : inputs.length === 1 ? inputs[0] : undefined;
+  if (!holder) throw backboneError(`backbone ${where}: expected one input layer, found ${inputs.length}`, { path: where });
+  const cfg = holder.config;
   const shape = (cfg.batch_input_shape ?? cfg.batchInputShape ?? cfg.batch_shape) as (number | null)[] | undefined;
   if (!Array.isArray(shape) || shape.length !== 4) {
     throw backboneError(`backbone ${where}: the input layer's shape ${JSON.stringify(shape)} is not an image batch (N, H, W, C)`, { path: where });

@@ -54,8 +54,8 @@ function lowerDistances(x: tf.Tensor2D, xn: Float32Array, points: Float32Array, 
   try {
     for (let r0 = 0; r0 < n; r0 += step) {
       const rows = Math.min(step, n - r0);
-      // min over centers of |c|^2 - 2 x.c (one GEMM with bias), plus |x|^2.
-      const m = tf.tidy(() => tf.min(tf.fused.matMul({ a: rows === n ? x : tf.slice(x, [r0, 0], [rows, dim]), b: cT!, bias: cNorm! }), 1));
+      // min over centers of |c|^2 - 2 x.c, plus |x|^2.
+      const m = tf.tidy(() => tf.min(tf.add(tf.matMul(rows === n ? x : tf.slice(x, [r0, 0], [rows, dim]), cT!), cNorm!), 1));
       const vals = m.dataSync() as Float32Array;
       m.dispose();
       for (let i = 0; i < rows; i++) {

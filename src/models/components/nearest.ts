@@ -92,9 +92,10 @@ export class NearestNeighbourIndex {
       const q = tf.tensor2d(queries.subarray(r0 * this.dim, (r0 + rows) * this.dim), [rows, this.dim]);
       try {
         for (const chunk of this.chunks) {
-          // argmin_j |b_j|^2 - 2 q.b_j (the query's own norm does not change the ranking), as one
-          // GEMM with bias; the winner's distance is then recomputed exactly (no cancellation).
-          const arg = tf.tidy(() => tf.argMin(tf.fused.matMul({ a: q, b: chunk.scaledT, bias: chunk.norms }), 1));
+          // argmin_j |b_j|^2 - 2 q.b_j (the query's own norm does not change the ranking); the
+          // winner's distance is then recomputed exactly (no cancellation). The plain product plus
+          // an add is faster on the wasm backend than tf.fused.matMul with a bias.
+          const arg = tf.tidy(() => tf.argMin(tf.add(tf.matMul(q, chunk.scaledT), chunk.norms), 1));
           const args = arg.dataSync() as Int32Array;
           arg.dispose();
           for (let i = 0; i < rows; i++) {

@@ -154,6 +154,9 @@ class Conv1dAutoencoderDetector extends BaseDetector<Series, Conv1dAeConfig> imp
     report?: FitReport | null,
   ) {
     super(config, postprocess, report);
+    if (config.window % 2 ** config.depth !== 0) {
+      throw new VigilError('E_CONFIG', `window: ${config.window} must be divisible by 2^depth = ${2 ** config.depth} (depth ${config.depth}); choose another window or depth`, { field: 'window' });
+    }
     this.cols = [...config.columns];
   }
 

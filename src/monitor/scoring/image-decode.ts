@@ -3,10 +3,13 @@
  * files (data/images.ts has no buffer decoder): sharp, alpha composited onto black, resized with
  * `fill` and lanczos3, values in [0, 1]. Errors are E_DECODE naming the request field. The pixel
  * count of the upload is capped so that a small compressed file cannot expand into gigabytes.
+ * A plain PNG already at the model's size and layout is decoded in-thread (png-fast.ts), with the
+ * same result.
  */
 import sharp from 'sharp';
 import { VigilError } from '../../core/errors.js';
 import type { Image } from '../../core/types.js';
+import { decodePlainPng } from './png-fast.js';
 
 export interface ImageInputShape {
   height: number;
@@ -34,6 +37,10 @@ export async function decodeImageBuffer(bytes: Buffer, shape: ImageInputShape, f
   if (bytes.length === 0) throw new VigilError('E_DECODE', `${field}: empty image (0 bytes)`, { field });
   const format = sniffUpload(bytes);
   if (!format) throw new VigilError('E_DECODE', `${field}: not a PNG or JPEG image (unrecognised leading bytes)`, { field });
+  if (format === 'png') {
+    const plain = decodePlainPng(bytes, shape, field);
+    if (plain) return plain;
+  }
   try {
     let pipe = sharp(bytes, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS, sequentialRead: true }).flatten({ background: '#000000' });
     pipe = shape.channels === 1 ? pipe.greyscale() : pipe.toColourspace('srgb');

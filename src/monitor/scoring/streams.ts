@@ -19,6 +19,8 @@ export interface StreamState {
   lastNormalized: number | null;
   threshold: number | null;
   lastSeen: number;
+  /** Points arrived since the scorer's state was last saved. */
+  dirty: boolean;
 }
 
 /** Builds a scorer factory for a model handle (tests substitute their own). */
@@ -75,7 +77,7 @@ export class StreamTable {
       const scorer = this.factory(h).create();
       const prior = this.saved?.loadScorerState(h.id, stream);
       if (prior !== undefined && prior !== null) scorer.restore(prior);
-      s = { model: h.id, stream, scorer, generation: h.generation, lastT: scorer.lastTimestamp, points: 0, lastScore: null, lastNormalized: null, threshold: null, lastSeen: Date.now() };
+      s = { model: h.id, stream, scorer, generation: h.generation, lastT: scorer.lastTimestamp, points: 0, lastScore: null, lastNormalized: null, threshold: null, lastSeen: Date.now(), dirty: false };
       this.streams.set(k, s);
     } else if (s.generation !== h.generation) {
       const scorer = this.factory(h).create();
