@@ -190,13 +190,17 @@ export async function main(argv: string[]): Promise<void> {
     const png = await encodePng(pixels, 28, 28, 1); // a Buffer: autocannon sends it as is
     await cannon({ url: `${url}/api/v1/models/img/image`, method: 'POST', headers: { 'content-type': 'image/png' }, body: png, connections: 1, amount: 200 });
     log('latency: one 28x28 image per request...');
+    const imgCpu0 = cpuSeconds(pid);
     const img = await cannon({ url: `${url}/api/v1/models/img/image`, method: 'POST', headers: { 'content-type': 'image/png' }, body: png, connections: 1, duration: a.latencySeconds });
+
+    const imgCpuMs = ((cpuSeconds(pid) ?? Number.NaN) - (imgCpu0 ?? Number.NaN)) * 1000 / Math.max(1, img.times.length);
 
     // --- latency: one point ---------------------------------------------------------------------
     const warm = Array.from({ length: 200 }, (_, i) => ({ stream: 'lat', t: 1e12 + i * 1000, values: [signal(i, 1)] }));
     await fetch(`${url}/api/v1/models/ts/points`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ points: warm }) });
     let latI = warm.length;
     log('latency: one point per request...');
+    const ptCpu0 = cpuSeconds(pid);
     const onePoint = await cannon({
       url: `${url}/api/v1/models/ts/points`,
       connections: 1,
@@ -212,6 +216,8 @@ export async function main(argv: string[]): Promise<void> {
         },
       ],
     });
+
+    const ptCpuMs = ((cpuSeconds(pid) ?? Number.NaN) - (ptCpu0 ?? Number.NaN)) * 1000 / Math.max(1, onePoint.times.length);
 
     // --- sustained ingest -----------------------------------------------------------------------
     // Each request takes a group of streams that no other request in flight uses (autocannon resets
@@ -290,10 +296,13 @@ export async function main(argv: string[]): Promise<void> {
 
     const seconds = ingest.result.duration;
     const pointsPerSecond = confirmed / seconds;
+    // Memory: the floor (lowest sample) of each third of the run after a 10 s warm-up. RSS saw-tooths
+    // with garbage collection; a leak shows as rising floors.
     const warmRss = rss.filter((r) => r.t >= Math.min(10, seconds / 4));
-    const q = Math.max(1, Math.floor(warmRss.length / 4));
-    const firstQ = warmRss.slice(0, q).reduce((s, r) => s + r.mib, 0) / q;
-    const lastQ = warmRss.slice(-q).reduce((s, r) => s + r.mib, 0) / q;
+    const third = Math.max(1, Math.floor(warmRss.length / 3));
+    const floors = [0, 1, 2].map((k) => Math.min(...warmRss.slice(k * third, k === 2 ? undefined : (k + 1) * third).map((r) => r.mib)));
+    const firstQ = floors[0]!;
+    const lastQ = floors[2]!;
     const maxRss = Math.max(...rss.map((r) => r.mib));
     const minRss = Math.min(...rss.map((r) => r.mib));
     const ingestP = (p: number) => percentile(ingest.times, p);
@@ -304,7 +313,7 @@ export async function main(argv: string[]): Promise<void> {
     const rows = [
       `# vigil serve: ingest throughput, scoring latency, memory`,
       '',
-      `Command: \`npm run bench -- service ${argv.join(' ')}\`${argv.length === 0 ? '(defaults: --minutes 1 --connections 4 --batch 2000 --streams 4 --latency-seconds 10 --window 32)' : ''}`,
+      `Command: \`${['npm run bench -- service', ...argv].join(' ')}\`${argv.length === 0 ? ' (defaults: --minutes 1 --connections 4 --batch 2000 --streams 4 --latency-seconds 10 --window 32)' : ''}`,
       '',
       `Machine: ${cpu}, ${os.cpus().length} logical CPUs shared with other jobs (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')} at the end), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. autocannon and the service run on the same machine over loopback; the service is a separate process (one event loop, TF.js wasm backend).`,
       '',
@@ -320,18 +329,20 @@ export async function main(argv: string[]): Promise<void> {
       `| errors / non-2xx / timeouts | ${ingest.result.errors} / ${ingest.result.non2xx} / ${ingest.result.timeouts} | 0 |`,
       `| points confirmed (HTTP 200) ≤ found in the store ≤ sent | ${confirmed} ≤ ${stored} ≤ ${built}${notAccepted ? ` (${notAccepted} skipped as duplicates)` : ''} | none lost |`,
       `| ingest request latency p50 / p99 (${a.batch} points) | ${fmt(ingestP(50))} / ${fmt(ingestP(99))} ms | |`,
-      `| one 28x28 PNG: p50 / p99 (${img.times.length} requests, 1 connection) | **${fmt(pct(img, 50), 2)} / ${fmt(pct(img, 99), 2)} ms** | p99 < 50 ms |`,
-      `| one point: p50 / p99 (${onePoint.times.length} requests, 1 connection) | **${fmt(pct(onePoint, 50), 2)} / ${fmt(pct(onePoint, 99), 2)} ms** | |`,
-      `| service RSS during ingest: min / max; mean of first vs last quarter (after 10 s) | ${fmt(minRss, 0)} / ${fmt(maxRss, 0)} MiB; ${fmt(firstQ, 0)} → ${fmt(lastQ, 0)} MiB | flat |`,
+      `| one 28x28 PNG: p50 / p99 (${img.times.length} requests, 1 connection) | **${fmt(pct(img, 50), 2)} / ${fmt(pct(img, 99), 2)} ms**; service CPU ${fmt(imgCpuMs, 2)} ms per request | p99 < 50 ms |`,
+      `| one point: p50 / p99 (${onePoint.times.length} requests, 1 connection) | **${fmt(pct(onePoint, 50), 2)} / ${fmt(pct(onePoint, 99), 2)} ms**; service CPU ${fmt(ptCpuMs, 2)} ms per request | |`,
+      `| service RSS during ingest: min / max; lowest sample of each third (after 10 s) | ${fmt(minRss, 0)} / ${fmt(maxRss, 0)} MiB; ${floors.map((f) => fmt(f, 0)).join(' → ')} MiB | flat |`,
       `| graceful shutdown (SIGTERM → exit ${code}) | ${fmt(stopSeconds, 2)} s | |`,
       '',
       `Capacity: at ${fmt(confirmed / serviceCpu, 0)} points per CPU-second the service needs ${fmt((100 * 20_000) / (confirmed / serviceCpu), 0)}% of one core for 20,000 points/s; during this run it got ${fmt((100 * serviceCpu) / seconds, 0)}% of a core on a machine shared with other jobs (load average above). The model's forward pass, one window of ${a.window} steps per point, is most of the cost; the service is one event loop, so beyond one core it needs more processes (streams sharded by id).`,
+      '',
+      `Latency on a shared machine: a request's wall time is its CPU time stretched by the run queue; with ${os.cpus().length} CPUs and a load average near ${os.loadavg()[0]!.toFixed(0)}, a request that needs ${fmt(imgCpuMs, 1)} ms of CPU waits for several time slices. On an idle core the image p50 is close to its CPU time.`,
       '',
       `Requests still in flight when autocannon stops are stored by the service but not counted as confirmed, hence "confirmed ≤ stored ≤ sent" (at most ${a.connections} x ${a.batch} points apart).`,
       '',
       `RSS samples (time since start of the sustained run, MiB): ${rssCurve}.`,
       '',
-      `Bars: ingest ${pointsPerSecond >= 20_000 ? 'met' : 'NOT met'}; image p99 ${pct(img, 99) < 50 ? 'met' : 'NOT met'}; no errors ${errors === 0 ? 'met' : 'NOT met'}; no lost points ${stored >= confirmed && stored <= built && notAccepted === 0 ? 'met' : 'NOT met'}; memory ${lastQ - firstQ < 0.1 * firstQ ? 'flat (last quarter within 10% of the first)' : 'GROWING'}.`,
+      `Bars: ingest ${pointsPerSecond >= 20_000 ? 'met' : 'NOT met'}; image p99 ${pct(img, 99) < 50 ? 'met' : 'NOT met'}; no errors ${errors === 0 ? 'met' : 'NOT met'}; no lost points ${stored >= confirmed && stored <= built && notAccepted === 0 ? 'met' : 'NOT met'}; memory ${lastQ - firstQ < 0.1 * firstQ ? 'flat (the floor of the last third is within 10% of the first)' : 'GROWING (rising floor)'}.`,
       '',
       `The issue asks for a 10-minute sustained run; this run is ${a.minutes} min. Run \`npm run bench -- service --minutes 10\` for the full length.`,
       '',

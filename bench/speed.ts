@@ -13,10 +13,11 @@
  * also timed by process CPU time, which waiting for a core does not inflate; ratios use the same
  * clock on both sides.
  *
- *   npm run bench -- speed [--rounds 3] [--steps 6] [--batches 12] [--threads 2] [--wasm-threads 2]
+ *   npm run bench -- speed [--rounds 3] [--steps 6] [--batches 12] [--threads 2] [--ep cpu] [--wasm-threads 2]
  *                          [--no-torch] [--no-backbone] [--out bench/results/speed.md]
- * (--threads: ONNX Runtime intra-op threads; --wasm-threads: XNNPACK threads of the multithreaded
- * wasm build, timed in a child process, 0 to skip.)
+ * (--threads: ONNX Runtime intra-op threads; --ep: ONNX Runtime execution providers in order, e.g.
+ * webgpu,cpu on a GPU machine; --wasm-threads: XNNPACK threads of the multithreaded wasm build, timed
+ * in a child process, 0 to skip.)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -31,7 +32,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { engineInfo, initEngine } from '../src/engine/backend.js';
 import { registerTrainingKernels, unregisterTrainingKernels } from '../src/engine/kernels/training.js';
 import { useThreadedWasm } from '../src/engine/kernels/wasm_threaded_backend.js';
-import { OrtEngine, OrtSession, TfjsEngine, type InferenceEngine } from '../src/engine/onnx/index.js';
+import { EXECUTION_PROVIDERS, OrtSession, TfjsEngine, type ExecutionProvider, type InferenceEngine } from '../src/engine/onnx/index.js';
 import { NetworkEngines } from '../src/engine/onnx/networks.js';
 import { buildAutoencoder, forwardMacs, type NetworkShape } from '../src/models/conv-ae/network.js';
 import { REFERENCE_CONFIG } from './fashion-mnist.js';
@@ -83,20 +84,50 @@ function trainStep(nets: { encoder: tfl.LayersModel; decoder: tfl.LayersModel },
   loss!.dispose();
 }
 
-/** Kernel name → ms in one step, the least of `reps` profiles (kernels run synchronously on wasm). */
+/**
+ * Kernel name → process CPU ms in one step, the least over `reps` steps. Every wasm kernel is
+ * wrapped for the duration; a kernel that calls others (vigil's conv gradients call XNNPACK's
+ * Conv2D, BatchMatMul calls Transpose) is charged for them, so the column adds up to the step's
+ * kernel time. CPU time, unlike tf.profile's wall clock, is not inflated by waiting for a core.
+ */
 async function kernelBreakdown(step: () => void, reps: number): Promise<Map<string, { ms: number; calls: number }>> {
-  const best = new Map<string, { ms: number; calls: number }>();
-  for (let r = 0; r < reps; r++) {
-    const prof = await tf.profile(step);
-    const agg = new Map<string, { ms: number; calls: number }>();
-    for (const k of prof.kernels) {
-      if (k.name.endsWith('__op')) continue; // op wrappers repeat their kernel's time
-      const a = agg.get(k.name) ?? { ms: 0, calls: 0 };
-      a.ms += k.kernelTimeMs as number;
-      a.calls++;
-      agg.set(k.name, a);
+  const originals = tf.getKernelsForBackend('wasm');
+  let depth = 0;
+  let current = new Map<string, { ms: number; calls: number }>();
+  const wrap = (k: tf.KernelConfig): tf.KernelConfig => ({
+    ...k,
+    kernelFunc: (args) => {
+      if (depth > 0) return k.kernelFunc(args);
+      depth++;
+      const c0 = process.cpuUsage();
+      try {
+        return k.kernelFunc(args);
+      } finally {
+        const c = process.cpuUsage(c0);
+        depth--;
+        const a = current.get(k.kernelName) ?? { ms: 0, calls: 0 };
+        a.ms += (c.user + c.system) / 1000;
+        a.calls++;
+        current.set(k.kernelName, a);
+      }
+    },
+  });
+  const swap = (configs: readonly tf.KernelConfig[]) => {
+    for (const k of configs) {
+      tf.unregisterKernel(k.kernelName, 'wasm');
+      tf.registerKernel(k);
     }
-    for (const [name, a] of agg) if (!best.has(name) || a.ms < best.get(name)!.ms) best.set(name, a);
+  };
+  const best = new Map<string, { ms: number; calls: number }>();
+  swap(originals.map(wrap));
+  try {
+    for (let r = 0; r < reps; r++) {
+      current = new Map();
+      step();
+      for (const [name, a] of current) if (!best.has(name) || a.ms < best.get(name)!.ms) best.set(name, a);
+    }
+  } finally {
+    swap(originals);
   }
   return best;
 }
@@ -169,22 +200,27 @@ async function autoencode(enc: InferenceEngine, dec: InferenceEngine, x: Float32
 interface InferResult {
   tfjs: Rate;
   ort: Map<number, Rate>;
+  /** Where ORT ran ("onnxruntime [cpu], 2 thread(s)") and, if the providers asked for failed, why. */
+  engine: string;
+  fallback: string | null;
 }
 
-async function benchInference(batches: number, rounds: number, threads: number[]): Promise<InferResult> {
+async function benchInference(batches: number, rounds: number, threads: number[], providers: ExecutionProvider[]): Promise<InferResult> {
   const nets = buildAutoencoder(SHAPE);
   const x = Float32Array.from({ length: BATCH * 28 * 28 }, (_, i) => (i % 97) / 97);
   const tfjs = await measure(() => autoencode(new TfjsEngine(nets.encoder), new TfjsEngine(nets.decoder), x), batches, rounds);
   const ort = new Map<number, Rate>();
+  let where = { engine: '', fallback: null as string | null };
   for (const t of threads) {
-    const engines = await NetworkEngines.export(nets, { intraOpThreads: t, check: false });
+    const engines = await NetworkEngines.export(nets, { intraOpThreads: t, executionProviders: providers, check: false });
     if (!engines.allOnnxRuntime) throw new Error(`the reference autoencoder did not open on ONNX Runtime: ${JSON.stringify(engines.report())}`);
+    if (t === threads[0]) where = engines.report().encoder;
     ort.set(t, await measure(() => autoencode(engines.engine('encoder'), engines.engine('decoder'), x), batches, rounds));
     engines.dispose();
   }
   nets.encoder.dispose();
   nets.decoder.dispose();
-  return { tfjs, ort };
+  return { tfjs, ort, ...where };
 }
 
 interface TorchResult {
@@ -257,11 +293,20 @@ interface PairResult {
 }
 
 /** tfjs vs ORT (2 threads) on `model` with inputs of `shape` (batch first). */
-async function benchPair(what: string, unit: string, model: tfl.LayersModel, shape: number[], batches: number, rounds: number, threads: number): Promise<PairResult> {
+async function benchPair(
+  what: string,
+  unit: string,
+  model: tfl.LayersModel,
+  shape: number[],
+  batches: number,
+  rounds: number,
+  threads: number,
+  providers: ExecutionProvider[],
+): Promise<PairResult> {
   const x = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => ((i % 251) / 251) * 2 - 1);
   const tfjs = new TfjsEngine(model);
   const tfjsRate = await measure(() => tfjs.runAll(x, shape), batches, rounds, 1);
-  const engines = await NetworkEngines.export({ net: model }, { intraOpThreads: threads, check: false });
+  const engines = await NetworkEngines.export({ net: model }, { intraOpThreads: threads, executionProviders: providers, check: false });
   if (!engines.allOnnxRuntime) throw new Error(`${what} did not open on ONNX Runtime: ${JSON.stringify(engines.report())}`);
   const ort = engines.engine('net');
   const ortRate = await measure(() => ort.runAll(x, shape), batches, rounds, 1);
@@ -269,7 +314,7 @@ async function benchPair(what: string, unit: string, model: tfl.LayersModel, sha
   return { what, unit, batch: shape[0]!, macs: modelMacs(model), tfjs: tfjsRate, ort: ortRate };
 }
 
-async function benchBackbone(batches: number, rounds: number, threads: number): Promise<PairResult | string> {
+async function benchBackbone(batches: number, rounds: number, threads: number, providers: ExecutionProvider[]): Promise<PairResult | string> {
   if (!existsSync(MOBILENET)) return `no ${MOBILENET}`;
   const { loadBackbone } = await import('../src/models/backbone/loader.js');
   const { createTapModel } = await import('../src/models/backbone/taps.js');
@@ -277,13 +322,13 @@ async function benchBackbone(batches: number, rounds: number, threads: number): 
   const backbone = await loadBackbone(MOBILENET, { height: 224, width: 224 });
   const taps = createTapModel(backbone, PADIM_DEFAULT_TAPS);
   try {
-    return await benchPair(`MobileNet v1 224x224, PaDiM taps (${PADIM_DEFAULT_TAPS.join(', ')})`, 'images/s', taps.model, [8, 224, 224, 3], batches, rounds, threads);
+    return await benchPair(`MobileNet v1 224x224, PaDiM taps (${PADIM_DEFAULT_TAPS.join(', ')})`, 'images/s', taps.model, [8, 224, 224, 3], batches, rounds, threads, providers);
   } finally {
     backbone.model.dispose();
   }
 }
 
-async function benchSeries(batches: number, rounds: number, threads: number): Promise<PairResult | string> {
+async function benchSeries(batches: number, rounds: number, threads: number, providers: ExecutionProvider[]): Promise<PairResult | string> {
   const file = path.resolve(HERE, '../src/models/conv1d-ae/network.ts');
   if (!existsSync(file)) return 'no conv1d-ae detector';
   const { buildConv1dAutoencoder } = await import('../src/models/conv1d-ae/network.js');
@@ -291,7 +336,7 @@ async function benchSeries(batches: number, rounds: number, threads: number): Pr
   const { sequential } = await import('@tensorflow/tfjs-layers');
   const whole = sequential({ name: 'conv1d_ae', layers: [nets.encoder, nets.decoder] });
   try {
-    return await benchPair('conv1d-ae (window 64, 1 channel, depth 2, filters 16, kernel 5, latent 16), encoder + decoder', 'windows/s', whole, [256, 64, 1], batches, rounds, threads);
+    return await benchPair('conv1d-ae (window 64, 1 channel, depth 2, filters 16, kernel 5, latent 16), encoder + decoder', 'windows/s', whole, [256, 64, 1], batches, rounds, threads, providers);
   } finally {
     nets.encoder.dispose();
     nets.decoder.dispose();
@@ -341,7 +386,7 @@ function breakdownTable(r: TrainResult): string[] {
   };
   const shown = names.filter((n) => (r.kernelsBefore.get(n)?.ms ?? 0) >= 0.5 || (r.kernelsAfter.get(n)?.ms ?? 0) >= 0.5);
   return [
-    '| kernel | before: ms (calls) | after: ms (calls) |',
+    '| kernel | before: CPU ms (calls) | after: CPU ms (calls) |',
     '|---|---:|---:|',
     ...shown.map((n) => `| ${n} | ${cell(r.kernelsBefore, n)} | ${cell(r.kernelsAfter, n)} |`),
     `| **all kernels** | **${total(r.kernelsBefore).toFixed(1)}** | **${total(r.kernelsAfter).toFixed(1)}** |`,
@@ -385,8 +430,9 @@ function render(rep: Report): string {
   row('vigil tfjs-wasm + issue-6 training kernels (after)', t.after, rep.infer.tfjs, '1', 'wall');
   if (typeof rep.threaded !== 'string') row('vigil tfjs-wasm multithreaded build + training kernels', rep.threaded.rate, null, String(rep.threaded.threads), 'wall');
   for (const [threads, r] of [...rep.infer.ort].sort((a, b) => a[0] - b[0])) {
-    if (threads === 1) row('vigil ONNX Runtime (exported encoder + decoder)', null, r, '1', 'cpu');
-    row('vigil ONNX Runtime (exported encoder + decoder)', null, r, String(threads), 'wall');
+    const name = `vigil ONNX Runtime [${rep.infer.engine.replace(/^onnxruntime \[([^\]]*)\].*$/, '$1')}] (exported encoder + decoder)`;
+    if (threads === 1) row(name, null, r, '1', 'cpu');
+    row(name, null, r, String(threads), 'wall');
   }
   if (rep.torchOnnx) for (const [threads, r] of rep.torchOnnx) row("ONNX Runtime on PyTorch's ONNX export ('onnx' detector path)", null, r, String(threads), 'wall');
 
@@ -420,6 +466,8 @@ function render(rep: Report): string {
     '|---|---:|---|---:|---:|---:|---:|---:|---:|',
     ...rows.map((r) => `| ${r.join(' | ')} |`),
     '',
+    rep.infer.fallback ? `ONNX Runtime execution providers: ${rep.infer.fallback}.` : `ONNX Runtime: ${rep.infer.engine}.`,
+    '',
     typeof rep.threaded === 'string'
       ? `Multithreaded wasm: ${rep.threaded}.`
       : `Multithreaded wasm: TF.js' threaded-simd build started under Node by src/engine/kernels/wasm_threaded_backend.ts (XNNPACK on ${rep.threaded.threads} threads; vigil's JS-side kernel work stays on the main thread); wall time only, since CPU time adds the threads up.`,
@@ -430,7 +478,7 @@ function render(rep: Report): string {
     '',
     '## Training step breakdown (tfjs-wasm, one step of batch 128)',
     '',
-    `Before = TF.js 4.22 wasm kernels with vigil's conv gradient kernels (src/engine/kernels/index.ts); after = plus the issue-6 training kernels (src/engine/kernels/training.ts: BatchMatMul with transposes on XNNPACK, branch-free LeakyReLU forward, fused branch-free LeakyReLU gradient). Step time, best round: before ${t.before.cpuMs.toFixed(1)} ms CPU / ${t.before.wallMs.toFixed(1)} ms wall, after ${t.after.cpuMs.toFixed(1)} ms CPU / ${t.after.wallMs.toFixed(1)} ms wall (${(t.before.cpuMs / t.after.cpuMs).toFixed(2)}x by CPU time). Kernel times: tf.profile (wall), least of 3 profiled steps each.`,
+    `Before = TF.js 4.22 wasm kernels with vigil's conv gradient kernels (src/engine/kernels/index.ts); after = plus the issue-6 training kernels (src/engine/kernels/training.ts: BatchMatMul with transposes on XNNPACK, branch-free LeakyReLU forward, fused branch-free LeakyReLU gradient). Step time, best round: before ${t.before.cpuMs.toFixed(1)} ms CPU / ${t.before.wallMs.toFixed(1)} ms wall, after ${t.after.cpuMs.toFixed(1)} ms CPU / ${t.after.wallMs.toFixed(1)} ms wall (${(t.before.cpuMs / t.after.cpuMs).toFixed(2)}x by CPU time). Kernel times: process CPU ms per kernel (a kernel's calls to other kernels included), least of 3 steps each.`,
     '',
     ...breakdownTable(t),
     '',
@@ -438,6 +486,13 @@ function render(rep: Report): string {
     '',
     ...pair(rep.backbone, 'Backbone'),
     ...pair(rep.series, 'Time series'),
+    '## GPU: ONNX Runtime WebGPU execution provider',
+    '',
+    "onnxruntime-node 1.30 bundles the WebGPU EP on Linux x64 (Dawn over Vulkan). Select it per run with `--ep webgpu,cpu` here, or for every detector with `VIGIL_ORT_EP=webgpu,cpu` (or `executionProviders: ['webgpu', 'cpu']` in `InferenceOptions` / the onnx detector's config); listing `cpu` second lets ORT place nodes WebGPU lacks on the CPU. Where no adapter can be created (no GPU, no Vulkan loader `libvulkan.so.1` or no NVIDIA Vulkan ICD), session creation fails and vigil reopens the model on the CPU EP, saying why in the engine report and in this file.",
+    '',
+    '    npm run bench -- speed --ep webgpu,cpu --no-torch --wasm-threads 0',
+    '    VIGIL_ORT_EP=webgpu,cpu node --import tsx --test test/engine/onnx-runtime.test.ts',
+    '',
   ];
   return lines.join('\n') + '\n';
 }
@@ -453,6 +508,7 @@ export async function main(argv: string[]): Promise<void> {
       'no-torch': { type: 'boolean', default: false },
       'no-backbone': { type: 'boolean', default: false },
       'wasm-threads': { type: 'string', default: '2' },
+      ep: { type: 'string', default: 'cpu' },
       'train-child': { type: 'boolean', default: false },
       out: { type: 'string', default: 'bench/results/speed.md' },
     },
@@ -463,6 +519,9 @@ export async function main(argv: string[]): Promise<void> {
   const threads = Math.max(1, Number(values.threads));
   const wasmThreads = Math.max(0, Number(values['wasm-threads']));
   if (values['train-child']) return trainChild(Math.max(1, wasmThreads), steps, rounds);
+  const providers = values.ep!.split(',').map((p) => p.trim()) as ExecutionProvider[];
+  const unknown = providers.filter((p) => !EXECUTION_PROVIDERS.includes(p));
+  if (unknown.length > 0) throw new Error(`--ep: unknown execution provider(s) ${unknown.join(', ')} (use ${EXECUTION_PROVIDERS.join(', ')})`);
   const loadBefore = os.loadavg()[0]!;
   await initEngine();
   const log = (m: string) => process.stderr.write(`speed: ${m}\n`);
@@ -473,7 +532,7 @@ export async function main(argv: string[]): Promise<void> {
   log(`training (tfjs-wasm multithreaded, ${wasmThreads} threads, child process)`);
   const threaded = wasmThreads > 0 ? runTrainChild(wasmThreads, steps, rounds) : 'not run (--wasm-threads 0)';
   log('inference (tfjs-wasm, ONNX Runtime)');
-  const infer = await benchInference(batches, rounds, [...new Set([threads, 1])]);
+  const infer = await benchInference(batches, rounds, [...new Set([threads, 1])], providers);
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'vigil-speed-'));
   let torch: TorchResult | string = 'skipped (--no-torch)';
   let torchOnnx: Map<number, Rate> | null = null;
@@ -489,9 +548,9 @@ export async function main(argv: string[]): Promise<void> {
     await rm(tmp, { recursive: true, force: true });
   }
   log('backbone');
-  const backbone = values['no-backbone'] ? 'skipped (--no-backbone)' : await benchBackbone(Math.max(2, Math.round(batches / 4)), rounds, threads);
+  const backbone = values['no-backbone'] ? 'skipped (--no-backbone)' : await benchBackbone(Math.max(2, Math.round(batches / 4)), rounds, threads, providers);
   log('time series');
-  const series = await benchSeries(batches, rounds, threads);
+  const series = await benchSeries(batches, rounds, threads, providers);
   const report = render({
     command: `npm run bench -- speed ${argv.join(' ')}`.trim(),
     threads,

@@ -5,3 +5,4 @@ export { RollingRank } from './rolling-quantile.js';
 export { RingBuffer } from './ring-buffer.js';
 export { streamScoresBatch, tailError, type StreamScores } from './batch.js';
 export { isWindowDetector, type WindowDetector, type WindowModel } from './window-model.js';
+export { NAB_PROFILE_NAMES, runNabOnline, scoreNabRows, type NabRunOptions, type NabRunResult, type NabSeriesRun } from './nab-run.js';

@@ -22,7 +22,8 @@
  *  5. Alarm (`threshold`): normalized >= value (default), raw >= the model's threshold ('model'), or
  *     SPOT / DSPOT on the raw scores ('spot', 'dspot'; calibrated on the probation scores or on the
  *     first `calibration` scores, re-calibrated on the recent scores when its peak set has doubled, so
- *     memory stays bounded). After an alarm, `cooldown` points raise no new alarm.
+ *     memory stays bounded). After an alarm, `cooldown` points raise no new alarm (`suppressed`).
+ *     Optionally (`rangeTolerance`), a value outside the range seen so far is an alarm by itself.
  *  6. Retraining (optional `retrain: { every, history }`): every `every` scored points the model is
  *     retrained on the last `history` points, leaving out the windows around points that raised an
  *     alarm, and the normaliser is re-seeded with the new model's scores of that history. The push
@@ -60,6 +61,12 @@ export interface OnlineScorerOptions {
   threshold?: OnlineThreshold;
   /** Points after an alarm that raise no new alarm (default 0). */
   cooldown?: number;
+  /**
+   * HTM's "spatial anomaly" rule (NAB's numenta detector): a value outside the range of every value
+   * accepted so far, widened by this fraction of the range on each side, gets `normalized` 1 and
+   * raises an alarm (subject to the cooldown). Off (null) by default. Keeps 2 x C numbers.
+   */
+  rangeTolerance?: number | null;
   /** Periodic retraining on recent points; off by default. */
   retrain?: { every: number; history: number } | null;
   /** Invalid points: 'skip' (default, flagged in the result) or 'error' (throw). */
@@ -87,6 +94,10 @@ export interface OnlinePoint {
   anomalous: boolean;
   /** Channels' shares of the point's error, highest first (empty when not scored). */
   contributions: { name: string; contribution: number }[];
+  /** Inside the cooldown after an earlier alarm: no alarm can be raised. */
+  suppressed: boolean;
+  /** The value left the range seen so far (see `rangeTolerance`). */
+  outOfRange?: boolean;
   /** Why the point was skipped (non-finite value, wrong length, timestamp not increasing). */
   skipped?: string;
   /** This push trained or retrained the model. */
@@ -101,6 +112,7 @@ export interface OnlineScorerState {
   lastTimestamp: number | null;
   cooldownLeft: number;
   sinceRetrain: number;
+  range: { min: number[]; max: number[] } | null;
   window: number[];
   history: number[] | null;
   probation: number[] | null;
@@ -118,6 +130,9 @@ export class OnlineScorer {
   readonly normalise: OnlineNormalise;
   readonly thresholdSpec: OnlineThreshold;
   readonly cooldown: number;
+  readonly rangeTolerance: number | null;
+  private readonly rangeMin: Float64Array;
+  private readonly rangeMax: Float64Array;
   private readonly invalid: 'skip' | 'error';
   private readonly ring: RingBuffer;
   /** Recent points plus an alarm flag per point (C + 1 channels), for retraining. */
@@ -162,6 +177,9 @@ export class OnlineScorer {
     this.normalise = opts.normalise ?? 'likelihood';
     this.thresholdSpec = opts.threshold ?? { method: 'normalized', value: this.normalise === 'rank' ? 0.999 : 0.5 };
     this.cooldown = opts.cooldown ?? 0;
+    if (!Number.isInteger(this.cooldown) || this.cooldown < 0) throw new VigilError('E_CONFIG', `cooldown: ${this.cooldown} must be a non-negative integer`, { field: 'cooldown' });
+    this.rangeTolerance = opts.rangeTolerance ?? null;
+    if (this.rangeTolerance !== null && !(this.rangeTolerance >= 0)) throw new VigilError('E_CONFIG', `rangeTolerance: ${this.rangeTolerance} must be >= 0`, { field: 'rangeTolerance' });
     this.invalid = opts.invalid ?? 'skip';
     if (opts.retrain && (!Number.isInteger(opts.retrain.every) || opts.retrain.every < 1 || !Number.isInteger(opts.retrain.history) || opts.retrain.history < 2 * this.window)) {
       throw new VigilError('E_CONFIG', `retrain: every must be a positive integer and history at least 2 windows (${2 * this.window})`, { field: 'retrain' });
@@ -175,6 +193,8 @@ export class OnlineScorer {
     this.windowBuf = new Float32Array(this.window * this.channels);
     this.perChannel = new Float32Array(this.channels);
     this.historyRow = new Float32Array(this.channels + 1);
+    this.rangeMin = new Float64Array(this.channels).fill(Infinity);
+    this.rangeMax = new Float64Array(this.channels).fill(-Infinity);
   }
 
   /** Floats/numbers held by the fixed buffers (constant after probation). */
@@ -202,7 +222,24 @@ export class OnlineScorer {
   }
 
   private result(timestamp: number, extra: Partial<OnlinePoint>): OnlinePoint {
-    return { index: this.pushed, timestamp, phase: this.phase, score: null, normalized: null, threshold: null, anomalous: false, contributions: [], ...extra };
+    return { index: this.pushed, timestamp, phase: this.phase, score: null, normalized: null, threshold: null, anomalous: false, suppressed: false, contributions: [], ...extra };
+  }
+
+  /** Whether `values` leave the range seen so far (widened by the tolerance); then widens the range. */
+  private leavesRange(values: ArrayLike<number>): boolean {
+    let out = false;
+    for (let c = 0; c < this.channels; c++) {
+      const v = values[c]!;
+      const lo = this.rangeMin[c]!;
+      const hi = this.rangeMax[c]!;
+      if (this.rangeTolerance !== null && hi >= lo) {
+        const tol = this.rangeTolerance * (hi - lo);
+        if (v > hi + tol || v < lo - tol) out = true;
+      }
+      if (v < lo) this.rangeMin[c] = v;
+      if (v > hi) this.rangeMax[c] = v;
+    }
+    return out;
   }
 
   /** Why a point is invalid, or null. */
@@ -244,6 +281,7 @@ export class OnlineScorer {
     this.lastTimestamp = timestamp;
     this.accepted++;
     this.ring.push(values);
+    const outOfRange = this.leavesRange(values);
 
     if (this.probationBuf) {
       this.probationBuf.set(values, this.probationCount * this.channels);
@@ -261,7 +299,7 @@ export class OnlineScorer {
       this.pushHistory(values, false);
       return this.result(timestamp, {});
     }
-    const out = this.scoreLatest(timestamp);
+    const out = this.scoreLatest(timestamp, outOfRange);
     this.pushHistory(values, out.anomalous);
     if (this.history && ++this.sinceRetrain >= this.opts.retrain!.every) {
       await this.retrain();
@@ -367,28 +405,45 @@ export class OnlineScorer {
     }
   }
 
-  private scoreLatest(timestamp: number): OnlinePoint {
+  private scoreLatest(timestamp: number, outOfRange: boolean): OnlinePoint {
     const W = this.window;
     const C = this.channels;
     this.ring.latest(W, this.windowBuf);
     const errors = this.detector.windowErrors(this.windowBuf, 1);
     const raw = tailError(errors, 0, W, C, this.tail, this.perChannel);
     const wasReady = this.normaliserReady;
-    const normalized = this.normalised(raw);
+    let normalized = this.normalised(raw);
     this.recent.push([raw]);
     this.scored++;
-    const [threshold, above] = this.alarm(raw, normalized);
+    let [threshold, above] = this.alarm(raw, normalized);
+    if (outOfRange) {
+      normalized = 1;
+      above = true;
+    }
+    const suppressed = this.cooldownLeft > 0;
     let anomalous = false;
-    if (wasReady && above && this.cooldownLeft === 0) {
+    if (suppressed) this.cooldownLeft--;
+    else if ((wasReady || outOfRange) && above) {
       anomalous = true;
       this.cooldownLeft = this.cooldown;
-    } else if (this.cooldownLeft > 0) this.cooldownLeft--;
+    }
     let total = 0;
     for (let c = 0; c < C; c++) total += this.perChannel[c]!;
     const contributions = this.detector.columns
       .map((name, c) => ({ name, contribution: total > 0 ? this.perChannel[c]! / total : 0 }))
       .sort((a, b) => b.contribution - a.contribution);
-    return { index: this.pushed, timestamp, phase: wasReady ? 'scoring' : 'warming', score: raw, normalized, threshold, anomalous, contributions };
+    return {
+      index: this.pushed,
+      timestamp,
+      phase: wasReady ? 'scoring' : 'warming',
+      score: raw,
+      normalized,
+      threshold,
+      anomalous,
+      suppressed,
+      contributions,
+      ...(outOfRange ? { outOfRange } : {}),
+    };
   }
 
   /** Retrains on the history's normal stretches (windows clear of alarms), then re-seeds. */
@@ -432,6 +487,7 @@ export class OnlineScorer {
       lastTimestamp: this.lastTimestamp,
       cooldownLeft: this.cooldownLeft,
       sinceRetrain: this.sinceRetrain,
+      range: this.rangeTolerance !== null ? { min: Array.from(this.rangeMin), max: Array.from(this.rangeMax) } : null,
       window: Array.from(this.ring.latest()),
       history: this.history ? Array.from(this.history.latest()) : null,
       probation: this.probationBuf ? Array.from(this.probationBuf.subarray(0, this.probationCount * this.channels)) : null,
@@ -454,6 +510,10 @@ export class OnlineScorer {
     this.lastTimestamp = s.lastTimestamp;
     this.cooldownLeft = s.cooldownLeft;
     this.sinceRetrain = s.sinceRetrain;
+    if (s.range && s.range.min.length === this.channels && s.range.max.length === this.channels) {
+      this.rangeMin.set(s.range.min.map((v) => v ?? Infinity));
+      this.rangeMax.set(s.range.max.map((v) => v ?? -Infinity));
+    }
     this.ring.load(s.window);
     if (this.history && s.history) this.history.load(s.history);
     if (s.probation && !this.detector.trained) {

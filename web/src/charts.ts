@@ -37,7 +37,12 @@ export class StreamChart {
         height: 170,
         legend: { show: true, live: true },
         cursor: { drag: { x: true, y: false } },
-        scales: { x: { time: true }, n: { range: [0, 1] }, s: { auto: true } },
+        // uPlot widens a lone point's time axis by 86400 / ms = 1000 days when x is in seconds: show ±1 min.
+        scales: {
+          x: { time: true, range: (u, min, max) => (u.data[0].length === 1 ? [u.data[0][0]! - 60, u.data[0][0]! + 60] : [min, max]) },
+          n: { range: [0, 1] },
+          s: { auto: true },
+        },
         series: [
           {},
           { label: 'normalized', scale: 'n', stroke: '#e4572e', width: 1.5, value: (_u, v) => fmtNum(v, 3) },

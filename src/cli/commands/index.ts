@@ -8,6 +8,7 @@ import { registerReplay } from './replay.js';
 import { registerTune } from './tune.js';
 import { registerReport } from './report.js';
 import { registerRun } from './run.js';
+import { registerBench } from './bench-nab.js';
 
 /** Adds every subcommand to the program; one module per command. */
 export function registerCommands(program: Command): void {
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerTune(program);
   registerReport(program);
   registerRun(program);
+  registerBench(program);
 }

@@ -1,8 +1,8 @@
 /**
  * Kernels and gradients that speed up training on the wasm backend (see each file):
  *  - BatchMatMul with transposed operands on XNNPACK (Dense backward passes),
- *  - a fused LeakyReLU gradient kernel (wasm and cpu) and the LeakyRelu gradient that uses it,
- *  - a branch-free LeakyReLU forward kernel.
+ *  - LeakyRelu on XNNPACK's PReLU (forward),
+ *  - the LeakyRelu gradient as dy · step(x, alpha) (backward, every backend).
  *
  * `registerTrainingKernels()` is idempotent; call it once the wasm backend is initialised (the
  * replacements also bind the originals' C functions in their setup, so the order is not critical).
@@ -11,10 +11,10 @@ import { getGradient, getKernel, registerGradient, registerKernel, unregisterKer
 
 import { batchMatMulConfig, originalBatchMatMulConfig } from './batch_mat_mul.js';
 import { leakyReluConfig, originalLeakyReluConfig } from './leaky_relu.js';
-import { leakyReluGradCpuConfig, leakyReluGradGradientConfig, leakyReluGradientConfig, leakyReluGradWasmConfig } from './leaky_relu_grad.js';
+import { leakyReluGradientConfig } from './leaky_relu_gradient.js';
 
-export const TRAINING_KERNELS: readonly KernelConfig[] = [batchMatMulConfig, leakyReluConfig, leakyReluGradWasmConfig, leakyReluGradCpuConfig];
-export const TRAINING_GRADIENTS: readonly GradConfig[] = [leakyReluGradientConfig, leakyReluGradGradientConfig];
+export const TRAINING_KERNELS: readonly KernelConfig[] = [batchMatMulConfig, leakyReluConfig];
+export const TRAINING_GRADIENTS: readonly GradConfig[] = [leakyReluGradientConfig];
 
 /** Registers the kernels (replacing wasm's BatchMatMul and LeakyRelu) and gradients above; repeated calls do nothing. */
 export function registerTrainingKernels(): void {
@@ -36,8 +36,8 @@ export function registerTrainingKernels(): void {
 let originalLeakyReluGradient: GradConfig | null = null;
 
 /**
- * Restores TF.js' own BatchMatMul, LeakyRelu and LeakyRelu gradient (the fused kernel stays registered
- * but unused), for before/after benchmarks; `registerTrainingKernels()` turns them on again.
+ * Restores TF.js' own BatchMatMul, LeakyRelu and LeakyRelu gradient, for before/after benchmarks;
+ * `registerTrainingKernels()` turns them on again.
  */
 export function unregisterTrainingKernels(): void {
   for (const [mine, theirs] of [

@@ -60,7 +60,8 @@ export class OrtSession {
 
   /**
    * Creates a session from ONNX bytes. `what` names the model in errors (a file path, or
-   * 'encoder.onnx in <dir>'). E_UNSUPPORTED if ORT does not load, E_MODEL_CORRUPT if it rejects the model.
+   * 'encoder.onnx in <dir>'). E_MODEL_CORRUPT for bytes that are no ONNX model; E_UNSUPPORTED when ORT
+   * does not load, an execution provider cannot start, or ORT rejects an operator.
    */
   static async create(bytes: Uint8Array, what: string, opts: InferenceOptions = {}): Promise<OrtSession> {
     const o = resolveInferenceOptions(opts);
@@ -77,7 +78,9 @@ export class OrtSession {
       });
     } catch (e) {
       const msg = (e as Error).message;
-      const code = /provider|backend|EP|webgpu|cuda/i.test(msg) && !/protobuf|parse|invalid model|load model/i.test(msg) ? 'E_UNSUPPORTED' : 'E_MODEL_CORRUPT';
+      // Bytes that are no ONNX model are corrupt; anything else (an execution provider that cannot
+      // start, an operator or attribute ORT rejects) is unsupported here.
+      const code = /protobuf|parsing failed|invalid model|ModelProto|model_path/i.test(msg) ? 'E_MODEL_CORRUPT' : 'E_UNSUPPORTED';
       throw new VigilError(code, `${what}: ONNX Runtime cannot load the model with providers [${o.executionProviders.join(', ')}] (${msg})`, { path: what }, { cause: e });
     }
     const info: OrtSessionInfo = {

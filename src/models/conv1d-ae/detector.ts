@@ -73,6 +73,13 @@ export interface Conv1dAeConfig {
    * and a level shift scores at its onset rather than for ever after.
    */
   center: 'none' | 'mean';
+  /**
+   * Masked tail: the last `maskLast` positions of every input window are replaced by the value just
+   * before them, and the network must still reconstruct the true window. The error at those
+   * positions is then a forecast error (the network cannot copy the newest values), which is what an
+   * online scorer wants from the newest point. 0 = plain autoencoder.
+   */
+  maskLast: number;
   /** At most this many training windows (evenly subsampled beyond it). */
   maxTrainWindows: number;
   /** VAE only: weight of the KL term (beta). */
@@ -104,6 +111,7 @@ const schema = {
     timestampColumn: { type: 'string', default: '' },
     missing: { enum: ['ffill', 'error'], default: 'ffill' },
     center: { enum: ['none', 'mean'], default: 'none' },
+    maskLast: { type: 'integer', minimum: 0, maximum: 1024, default: 0 },
     maxTrainWindows: { type: 'integer', minimum: 1, default: 20000 },
     klWeight: { type: 'number', minimum: 0, default: 1 },
     scoreKl: { type: 'boolean', default: false },
@@ -122,6 +130,21 @@ interface Conv1dState {
 type Kind = 'conv1d-ae' | 'conv1d-vae';
 
 const SCORE_BATCH = 256;
+
+/**
+ * The network input for preprocessed windows x (N, W, C): a copy whose last `k` positions repeat
+ * the value at position W - k - 1 (per channel); x itself when k = 0.
+ */
+function maskTail(x: Float32Array, window: number, channels: number, k: number): Float32Array {
+  if (k === 0) return x;
+  const out = x.slice();
+  const size = window * channels;
+  for (let o = 0; o < out.length; o += size) {
+    const src = o + (window - k - 1) * channels;
+    for (let w = window - k; w < window; w++) for (let c = 0; c < channels; c++) out[o + w * channels + c] = out[src + c]!;
+  }
+  return out;
+}
 
 /** Subtracts each window's per-channel mean, in place; windows (N, W, C). */
 function centreWindows(x: Float32Array, window: number, channels: number): void {
@@ -154,6 +177,9 @@ class Conv1dAutoencoderDetector extends BaseDetector<Series, Conv1dAeConfig> imp
     report?: FitReport | null,
   ) {
     super(config, postprocess, report);
+    if (config.maskLast >= config.window) {
+      throw new VigilError('E_CONFIG', `maskLast: ${config.maskLast} must be smaller than the window (${config.window})`, { field: 'maskLast' });
+    }
     if (config.window % 2 ** config.depth !== 0) {
       throw new VigilError('E_CONFIG', `window: ${config.window} must be divisible by 2^depth = ${2 ** config.depth} (depth ${config.depth}); choose another window or depth`, { field: 'window' });
     }
@@ -214,6 +240,7 @@ class Conv1dAutoencoderDetector extends BaseDetector<Series, Conv1dAeConfig> imp
    */
   private forward(x: tf.Tensor3D, training: boolean, sampleSeed?: number): { recon: tf.Tensor3D; kl: tf.Tensor1D | null } {
     const { encoder, decoder } = this.nets!;
+    // x is the network input: with maskLast its tail is masked; callers compare with the unmasked target.
     const h = encoder.apply(x, { training }) as tf.Tensor2D;
     if (!this.variational) return { recon: decoder.apply(h, { training }) as tf.Tensor3D, kl: null };
     const L = this.config.latent;
@@ -226,12 +253,12 @@ class Conv1dAutoencoderDetector extends BaseDetector<Series, Conv1dAeConfig> imp
     return { recon: decoder.apply(z, { training }) as tf.Tensor3D, kl };
   }
 
-  /** Per-window loss (N): mean squared error, plus beta * KL per value for the VAE. */
-  private windowLoss(x: tf.Tensor3D, training: boolean, sampleSeed?: number): tf.Tensor1D {
-    const { recon, kl } = this.forward(x, training, sampleSeed);
-    const err = tf.mean(tf.squaredDifference(x, recon), [1, 2]) as tf.Tensor1D;
+  /** Per-window loss (N) of target windows given their inputs: MSE, plus beta * KL per value for the VAE. */
+  private windowLoss(target: tf.Tensor3D, input: tf.Tensor3D, training: boolean, sampleSeed?: number): tf.Tensor1D {
+    const { recon, kl } = this.forward(input, training, sampleSeed);
+    const err = tf.mean(tf.squaredDifference(target, recon), [1, 2]) as tf.Tensor1D;
     if (!kl) return err;
-    return tf.add(err, tf.mul(kl, this.config.klWeight / (x.shape[1] * x.shape[2])));
+    return tf.add(err, tf.mul(kl, this.config.klWeight / (target.shape[1] * target.shape[2])));
   }
 
   protected async train(input: Series[], opts: FitOptions<Series>): Promise<FitReport> {
@@ -287,7 +314,12 @@ class Conv1dAutoencoderDetector extends BaseDetector<Series, Conv1dAeConfig> imp
     this.disposeNets();
     this.nets = buildConv1dAutoencoder(this.shape(C, seed));
     const variables = [...this.nets.encoder.trainableWeights, ...this.nets.decoder.trainableWeights].map((w) => w.read() as tf.Variable);
-    const batch = (data: Float32Array, idx: readonly number[]) => tf.tensor3d(this.gather(data, idx, size), [idx.length, W, C]);
+    const k = c.maskLast;
+    /** Target and network input of the windows `idx` of `data`. */
+    const batch = (data: Float32Array, idx: readonly number[]): [tf.Tensor3D, tf.Tensor3D] => {
+      const target = this.gather(data, idx, size);
+      return [tf.tensor3d(target, [idx.length, W, C]), tf.tensor3d(maskTail(target, W, C, k), [idx.length, W, C])];
+    };
     const t0 = performance.now();
     const result = await trainLoop({
       epochs: c.epochs,
@@ -301,14 +333,14 @@ class Conv1dAutoencoderDetector extends BaseDetector<Series, Conv1dAeConfig> imp
       progress: opts.progress,
       signal: opts.signal,
       trainLoss: (idx, step) => {
-        const normalLoss = tf.mean(this.windowLoss(batch(trainData, idx), true, seed * 7919 + step)) as tf.Scalar;
+        const normalLoss = tf.mean(this.windowLoss(...batch(trainData, idx), true, seed * 7919 + step)) as tf.Scalar;
         if (nAnom === 0 || c.anomalyWeight === 0) return normalLoss;
         const k = Math.min(nAnom, Math.max(1, Math.round(idx.length / 8)));
         const aIdx = Array.from({ length: k }, (_, i) => (step * k + i) % nAnom);
-        const anomErr = this.windowLoss(batch(anomalyData, aIdx), true, seed * 7919 + step + 1);
+        const anomErr = this.windowLoss(...batch(anomalyData, aIdx), true, seed * 7919 + step + 1);
         return tf.add(normalLoss, tf.mul(anomalyPushLoss(anomErr), c.anomalyWeight)) as tf.Scalar;
       },
-      valLoss: (idx) => tf.mean(this.windowLoss(batch(valData, idx), false)) as tf.Scalar,
+      valLoss: (idx) => tf.mean(this.windowLoss(...batch(valData, idx), false)) as tf.Scalar,
     });
     const trainSeconds = (performance.now() - t0) / 1000;
 
@@ -341,9 +373,11 @@ class Conv1dAutoencoderDetector extends BaseDetector<Series, Conv1dAeConfig> imp
     const klPerValue = this.variational && this.config.scoreKl ? this.config.klWeight / size : 0;
     for (let start = 0; start < n; start += SCORE_BATCH) {
       const m = Math.min(SCORE_BATCH, n - start);
+      const part = x.subarray(start * size, (start + m) * size);
+      const input = maskTail(part, W, C, this.config.maskLast);
       const err = tf.tidy(() => {
-        const xt = tf.tensor3d(x.subarray(start * size, (start + m) * size), [m, W, C]);
-        const { recon, kl } = this.forward(xt, false);
+        const xt = tf.tensor3d(part, [m, W, C]);
+        const { recon, kl } = this.forward(input === part ? xt : tf.tensor3d(input, [m, W, C]), false);
         const e = tf.squaredDifference(xt, recon);
         return kl && klPerValue > 0 ? tf.add(e, tf.reshape(tf.mul(kl, klPerValue), [m, 1, 1])) : e;
       });
