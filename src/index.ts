@@ -11,4 +11,4 @@ export * from './data/index.js';
 export * from './metrics/index.js';
 export * from './thresholds/index.js';
 import './models/index.js';
-import './pipeline/image-input.js';
+import './pipeline/adapters.js';

@@ -9,7 +9,7 @@ import { loadDetector } from '../core/detector.js';
 import { VigilError } from '../core/errors.js';
 import type { ProgressSink } from '../core/types.js';
 import '../models/index.js';
-import '../pipeline/image-input.js';
+import '../pipeline/adapters.js';
 import { inputAdapter } from '../pipeline/inputs.js';
 import { buildReport, type ReportData } from './build.js';
 import { renderReport } from './html.js';

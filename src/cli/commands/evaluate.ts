@@ -6,7 +6,7 @@ import { VigilError } from '../../core/errors.js';
 import type { ImageSample } from '../../core/types.js';
 import '../../models/index.js';
 import { evaluateScores, labelScores, type Evaluation } from '../../pipeline/evaluate.js';
-import '../../pipeline/image-input.js';
+import '../../pipeline/adapters.js';
 import { inputAdapter } from '../../pipeline/inputs.js';
 import { terminalProgress } from '../progress.js';
 import { writeHeatmaps } from './score.js';

@@ -3,7 +3,7 @@ import { getDetectorFactory, loadDetector } from '../../core/detector.js';
 import { VigilError } from '../../core/errors.js';
 import { loadRunConfig, thresholdChoiceOf, type RunConfig } from '../../config/run-config.js';
 import '../../models/index.js';
-import '../../pipeline/image-input.js';
+import '../../pipeline/adapters.js';
 import { inputAdapter } from '../../pipeline/inputs.js';
 import { rankedScores } from '../../tune/synthetic.js';
 import { applyThresholdChoice, describeChoice, thresholdSpecOf } from '../../tune/threshold-choice.js';

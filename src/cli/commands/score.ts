@@ -5,7 +5,7 @@ import { loadDetector } from '../../core/detector.js';
 import type { ImageSample, ScoreResult } from '../../core/types.js';
 import { writeHeatmapPng } from '../../data/images.js';
 import '../../models/index.js';
-import '../../pipeline/image-input.js';
+import '../../pipeline/adapters.js';
 import { inputAdapter } from '../../pipeline/inputs.js';
 import { terminalProgress } from '../progress.js';
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { getDetectorFactory, listDetectors } from '../../core/detector.js';
 import '../../models/index.js';
-import '../../pipeline/image-input.js';
+import '../../pipeline/adapters.js';
 import { inputAdapter } from '../../pipeline/inputs.js';
 import { trainValidationSplit } from '../../data/split.js';
 import { collectSetting, parseInteger, parseNumber, parseSize, readConfigFile } from '../options.js';

@@ -4,7 +4,7 @@ import { getDetectorFactory, listDetectors } from '../../core/detector.js';
 import { VigilError } from '../../core/errors.js';
 import { parseBudget, parseFalseAlarms } from '../../config/run-config.js';
 import '../../models/index.js';
-import '../../pipeline/image-input.js';
+import '../../pipeline/adapters.js';
 import { inputAdapter } from '../../pipeline/inputs.js';
 import { SELECTION_METRICS, SELECTION_MODES, type SelectionMetric, type SelectionMode } from '../../tune/criteria.js';
 import type { TrialRecord } from '../../tune/journal.js';

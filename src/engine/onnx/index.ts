@@ -28,6 +28,8 @@ export {
 } from './networks.js';
 export {
   checkAgainstModel,
+  externalInputSchema,
+  externalOutputSchema,
   mapsFromOutput,
   prepareInput,
   scoresFromOutput,

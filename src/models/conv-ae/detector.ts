@@ -15,7 +15,7 @@ import type { FitOptions, FitReport, ImageSample, ScoreResult } from '../../core
 import { trainValidationSplit } from '../../data/split.js';
 import { initEngine } from '../../engine/backend.js';
 import { deserializeNetwork, serializeNetwork, type SerializedNetwork } from '../../engine/serialize.js';
-import { NetworkEngines, type OnnxNetworksState } from '../../engine/onnx/networks.js';
+import { NetworkEngines, type OnnxNetworksState } from '../../engine/onnx/index.js';
 import { aggregateMap, gaussianBlur, type MapAggregate } from '../../scoring/maps.js';
 import { PostProcessor, type ThresholdSpec } from '../../scoring/postprocess.js';
 import { pixelErrorMap, RECONSTRUCTION_LOSSES, type ReconstructionLoss } from '../../scoring/reconstruction.js';

@@ -19,17 +19,19 @@ import type { FitOptions, FitReport, ImageSample, ScoreResult } from '../../core
 import { initEngine } from '../../engine/backend.js';
 import {
   checkAgainstModel,
+  EXECUTION_PROVIDERS,
   externalInputSchema,
   externalOutputSchema,
   mapsFromOutput,
+  OrtSession,
   prepareInput,
   scoresFromOutput,
   toNhwc,
+  type ExecutionProvider,
   type ExternalInputSpec,
   type ExternalOutputSpec,
-} from '../../engine/onnx/external.js';
-import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../engine/onnx/options.js';
-import { OrtSession, type FloatTensor } from '../../engine/onnx/runtime.js';
+  type FloatTensor,
+} from '../../engine/onnx/index.js';
 import { aggregateMap, gaussianBlur, type MapAggregate } from '../../scoring/maps.js';
 import { PostProcessor, type ThresholdSpec } from '../../scoring/postprocess.js';
 import { pixelErrorMap } from '../../scoring/reconstruction.js';
