@@ -17,6 +17,7 @@ import '@tensorflow/tfjs-layers';
 
 import { VigilError } from '../core/errors.js';
 import { registerVigilKernels, vigilKernelNames, vigilKernelsRegistered } from './kernels/index.js';
+import { registerTrainingKernels } from './kernels/training.js';
 
 export type EngineBackend = 'wasm' | 'cpu';
 
@@ -109,6 +110,8 @@ async function setupWasm(): Promise<WasmState> {
   for (const l of process.listeners('uncaughtException')) if (!before.exception.includes(l)) process.removeListener('uncaughtException', l);
   for (const l of process.listeners('unhandledRejection')) if (!before.rejection.includes(l)) process.removeListener('unhandledRejection', l);
   registerVigilKernels();
+  // Faster BatchMatMul / LeakyReLU and its gradient for training (kernels/training.ts).
+  registerTrainingKernels();
   const env = tf.env();
   return {
     simd: (await env.getAsync('WASM_HAS_SIMD_SUPPORT')) === true,

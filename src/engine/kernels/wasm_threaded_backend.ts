@@ -13,7 +13,7 @@
  * `initEngine()`); XNNPACK then splits convolutions and GEMMs over `threads` threads. JS-side work
  * (vigil's im2col, element-wise JS kernels) stays on the main thread.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -51,6 +51,8 @@ let installed: { threads: number } | null = null;
 async function workerFile(): Promise<string> {
   const { wasmWorkerContents } = require(path.join(WASM_OUT, WORKER)) as { wasmWorkerContents: string };
   const dir = await mkdtemp(path.join(os.tmpdir(), 'vigil-wasm-threads-'));
+  // Emscripten may start more workers from it later; remove it when the process ends.
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'tfjs-wasm-pthread-worker.cjs');
   // The script is one line; its newlines are "\n" escapes that the template literal it ships in
   // turned into real ones (TF.js' own loader undoes this the same way before making its Blob).
