@@ -14,6 +14,13 @@
  * with planted defects. The tuned model is refitted on all training images, like the default.
  *
  * Each run rewrites its own section of bench/results/tune.md (Fashion-MNIST or magnetic tiles).
+ *
+ * `--study` instead measures how well each label-free criterion ranks configurations: N random
+ * configurations (the search space's first draws) are trained briefly on a subset, and the Spearman
+ * correlation between each criterion and the test AUROC is reported (section "criterion study").
+ *
+ *   npm run bench -- tune /usr/share/datasets/fashion-mnist --study [--classes 0] [--configs 10]
+ *   npm run bench -- tune ../shared/data/magnetic-tile --study [--configs 8]
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -30,6 +37,9 @@ import { auroc } from '../src/metrics/index.js';
 import '../src/models/index.js';
 import { parseBudget } from '../src/config/run-config.js';
 import { describeChoice, f1At } from '../src/tune/threshold-choice.js';
+import { pairedWinRate } from '../src/tune/criteria.js';
+import { drawConfigurations, SEARCH_SPACES } from '../src/tune/space.js';
+import { DEFAULT_IMAGE_ANOMALIES, holdOut, syntheticAnomalies, type ImageAnomalyKind } from '../src/tune/synthetic.js';
 import { tune } from '../src/tune/tuner.js';
 import { REFERENCE_CONFIG } from './fashion-mnist.js';
 
@@ -87,7 +97,7 @@ async function tileTask(dir: string, size: number, limit: number | null, seed: n
   };
 }
 
-async function runTask(task: Task, o: { budget: ReturnType<typeof parseBudget>; trialSamples: number | null; seed: number; work: string; eta: number }): Promise<Row> {
+async function runTask(task: Task, o: { budget: ReturnType<typeof parseBudget>; trialSamples: number | null; seed: number; work: string; eta: number; synthetic?: ImageAnomalyKind[] }): Promise<Row> {
   const labels = task.test.map((s) => s.label!);
   const log = (l: string) => process.stderr.write(`[${task.name}] ${l}\n`);
   // The default configuration, trained once.
@@ -112,6 +122,7 @@ async function runTask(task: Task, o: { budget: ReturnType<typeof parseBudget>; 
       seed: o.seed,
       eta: o.eta,
       trialSamples: o.trialSamples ?? undefined,
+      synthetic: o.synthetic,
       fresh: true,
       events: {
         log,
@@ -150,7 +161,7 @@ async function runTask(task: Task, o: { budget: ReturnType<typeof parseBudget>; 
 
 const pct = (v: number) => (100 * v).toFixed(1);
 
-function section(kind: string, rows: Row[], o: { command: string; budget: string; trialSamples: number | null; limit: number | null; size: number }): string {
+function section(kind: string, rows: Row[], o: { command: string; budget: string; trialSamples: number | null; limit: number | null; size: number; synthetic: readonly string[] }): string {
   const info = engineInfo();
   const lines = [
     `<!-- ${kind} -->`,
@@ -164,7 +175,7 @@ function section(kind: string, rows: Row[], o: { command: string; budget: string
       ? 'Protocol (../shared/BENCHMARKS.md): train on the 6,000 training images of class k, test on all 10,000 test images (class k normal). Three classes only, to fit the time on two shared cores. Default = the reference autoencoder (depth 2, 32 filters, latent 32, MSE, mean, Adam 1e-3, batch 128, 20 epochs).'
       : `Protocol (../shared/BENCHMARKS.md): sorted MT_Free images, every fifth a test image, the rest training; test = those + all 392 defect images; images resized to ${o.size}x${o.size} grey. Default = conv-ae's defaults (depth 3, 32 filters, latent 64, MSE, mean, 20 epochs).`,
     '',
-    'Selection is label-free: trials are judged by the AUROC between held-out normal training images and copies of them with planted scratches, spots and cracks (`plantDefect`); no test image and no real anomaly is used. Cost = wall minutes on this machine: the search, the refit of the winner on all training images, and, for scale, one training of the default.',
+    `Selection is label-free: trials are judged by the AUROC between held-out normal training images and altered copies of them (${o.synthetic.join(' and ')}: planted scratches, spots and cracks from \`plantDefect\`; whole images turned by 90° or flipped), taken in turn; no test image and no real anomaly is used. Cost = wall minutes on this machine: the search, the refit of the winner on all training images, and, for scale, one training of the default.`,
     '',
     '| task | default AUROC | tuned AUROC | Δ | default F1 | tuned F1 | search min | refit min | default train min | trials (plan) |',
     '|---|---|---|---|---|---|---|---|---|---|',
@@ -210,6 +221,91 @@ async function writeSection(file: string, kind: string, text: string): Promise<v
   await writeFile(file, doc.endsWith('\n') ? doc : doc + '\n');
 }
 
+/** Spearman rank correlation (average ranks for ties). */
+export function spearman(a: readonly number[], b: readonly number[]): number {
+  const ranks = (v: readonly number[]) => {
+    const order = v.map((x, i) => [x, i] as const).sort((p, q) => p[0] - q[0]);
+    const r = new Array<number>(v.length);
+    for (let i = 0; i < order.length; ) {
+      let j = i;
+      while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
+      for (let k = i; k <= j; k++) r[order[k]![1]] = (i + j) / 2;
+      i = j + 1;
+    }
+    return r;
+  };
+  const ra = ranks(a);
+  const rb = ranks(b);
+  const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
+  const ma = mean(ra);
+  const mb = mean(rb);
+  let num = 0;
+  let da = 0;
+  let db = 0;
+  ra.forEach((x, i) => {
+    num += (x - ma) * (rb[i]! - mb);
+    da += (x - ma) ** 2;
+    db += (rb[i]! - mb) ** 2;
+  });
+  return num / Math.sqrt(da * db || 1);
+}
+
+/** The criterion study: brief trainings of `configs` configurations, each criterion against the test AUROC. */
+async function study(task: Task, o: { configs: number; epochs: number; trainLimit: number; testLimit: number; seed: number }): Promise<string> {
+  const log = (l: string) => process.stderr.write(`[study ${task.name}] ${l}\n`);
+  const normal = createRng(o.seed + 1).shuffle([...task.train]).slice(0, o.trainLimit);
+  const test = task.test.slice(0, o.testLimit);
+  const labels = test.map((s) => s.label!);
+  const { train, heldOut } = holdOut('image', normal, { fraction: 0.2, seed: o.seed, max: 200 });
+  const kinds = ['defect', 'cutpaste', 'rotate'] as const;
+  const made = Object.fromEntries(kinds.map((k) => [k, syntheticAnomalies('image', heldOut, o.seed, { imageKinds: [k] })])) as Record<(typeof kinds)[number], ImageSample[]>;
+  const factory = getDetectorFactory('conv-ae');
+  const valid = (sett: Record<string, unknown>) => {
+    try {
+      factory.create({ ...task.defaults, ...sett }).dispose();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const configs = drawConfigurations(SEARCH_SPACES['conv-ae']!, o.configs, o.seed, valid);
+  const rows: Record<string, number>[] = [];
+  for (const [i, sett] of configs.entries()) {
+    const det = factory.create({ ...task.defaults, ...sett, epochs: o.epochs, seed: o.seed });
+    await det.fit(train);
+    const sc = async (x: ImageSample[]) => (await det.score(x)).map((r) => r.score);
+    const n = await sc(heldOut);
+    const au = (p: number[]) => auroc([...n, ...p], [...n.map(() => 0), ...p.map(() => 1)]);
+    const row: Record<string, number> = { config: i, test: auroc(await sc(test), labels) };
+    for (const k of kinds) {
+      const p = await sc(made[k]);
+      row[k] = au(p);
+      row[`paired ${k}`] = pairedWinRate(n, p);
+    }
+    row['defect+rotate (default)'] = (row.defect! + row.rotate!) / 2;
+    row['all three'] = (row.defect! + row.cutpaste! + row.rotate!) / 3;
+    rows.push(row);
+    det.dispose();
+    log(`config ${i}: ${JSON.stringify(sett)} test ${row.test!.toFixed(3)} defect ${row.defect!.toFixed(3)} rotate ${row.rotate!.toFixed(3)}`);
+  }
+  const criteria = ['defect', 'cutpaste', 'rotate', 'defect+rotate (default)', 'all three', 'paired defect', 'paired cutpaste', 'paired rotate'];
+  const lines = [
+    `### Criterion study: ${task.name}`,
+    '',
+    `${configs.length} configurations (configuration 0 = the default, then the search space's draws for seed ${o.seed}), each trained ${o.epochs} epochs on ${train.length} images (${heldOut.length} more held out), tested on ${test.length} test images. Unpaired AUROC of held-out normal images vs their altered copies per kind of alteration, and the paired win rate (the altered copy scores above its own original).`,
+    '',
+    `| criterion | Spearman ρ with test AUROC |`,
+    '|---|---|',
+    ...criteria.map((c) => `| ${c} | ${spearman(rows.map((r) => r[c]!), rows.map((r) => r.test!)).toFixed(2)} |`),
+    '',
+    `| config | test AUROC | ${criteria.join(' | ')} |`,
+    `|---|---|${criteria.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.config} | ${(100 * r.test!).toFixed(1)} | ${criteria.map((c) => (100 * r[c]!).toFixed(1)).join(' | ')} |`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
 export async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -218,10 +314,13 @@ export async function main(argv: string[]): Promise<void> {
       classes: { type: 'string', default: '0,1,2' },
       budget: { type: 'string' },
       'trial-samples': { type: 'string' },
+      synthetic: { type: 'string' },
       size: { type: 'string', default: '64' },
       seed: { type: 'string', default: '0' },
       eta: { type: 'string', default: '3' },
       limit: { type: 'string' },
+      study: { type: 'boolean', default: false },
+      configs: { type: 'string' },
       work: { type: 'string', default: path.join(os.tmpdir(), 'vigil-bench-tune') },
       out: { type: 'string', default: 'bench/results/tune.md' },
     },
@@ -235,9 +334,27 @@ export async function main(argv: string[]): Promise<void> {
   const trialSamples = values['trial-samples'] ? Number(values['trial-samples']) : kind === 'fashion-mnist' ? 1500 : null;
   await initEngine();
   const tasks = kind === 'fashion-mnist' ? await fashionTasks(dir, values.classes!.split(',').map(Number), limit, seed) : [await tileTask(dir, size, limit, seed)];
+  if (values.study) {
+    const parts: string[] = [];
+    for (const task of tasks.slice(0, kind === 'fashion-mnist' ? tasks.length : 1)) {
+      parts.push(
+        await study(task, {
+          configs: Number(values.configs ?? (kind === 'fashion-mnist' ? 10 : 8)),
+          epochs: kind === 'fashion-mnist' ? 5 : 4,
+          trainLimit: kind === 'fashion-mnist' ? 1200 : 500,
+          testLimit: kind === 'fashion-mnist' ? 2000 : Infinity,
+          seed,
+        }),
+      );
+    }
+    const text = [`<!-- study-${kind} -->`, `Command: \`npm run bench -- tune ${argv.join(' ')}\`  `, '', ...parts, `<!-- /study-${kind} -->`].join('\n');
+    await writeSection(values.out!, `study-${kind}`, text);
+    process.stdout.write(text + '\n');
+    return;
+  }
   const rows: Row[] = [];
-  for (const task of tasks) rows.push(await runTask(task, { budget: parseBudget(budgetText, '--budget'), trialSamples, seed, work: values.work!, eta: Number(values.eta) }));
-  const text = section(kind, rows, { command: `npm run bench -- tune ${argv.join(' ')}`.trim(), budget: budgetText, trialSamples, limit, size });
+  for (const task of tasks) rows.push(await runTask(task, { budget: parseBudget(budgetText, '--budget'), trialSamples, seed, work: values.work!, eta: Number(values.eta), synthetic: values.synthetic?.split(',') as ImageAnomalyKind[] | undefined }));
+  const text = section(kind, rows, { command: `npm run bench -- tune ${argv.join(' ')}`.trim(), budget: budgetText, trialSamples, limit, size, synthetic: values.synthetic?.split(',') ?? DEFAULT_IMAGE_ANOMALIES });
   await writeSection(values.out!, kind, text);
   process.stdout.write(text + '\n');
 }

@@ -24,6 +24,7 @@ import { readConfigFile } from '../cli/options.js';
 import { ALARM_UNITS, type AlarmUnit } from '../thresholds/false-alarm.js';
 import { SELECTION_METRICS, SELECTION_MODES, type SelectionMetric, type SelectionMode } from '../tune/criteria.js';
 import { validateSpaceOverride, type SpaceOverride } from '../tune/space.js';
+import { IMAGE_ANOMALY_KINDS, type ImageAnomalyKind } from '../tune/synthetic.js';
 import type { ThresholdChoice } from '../tune/threshold-choice.js';
 import type { TuneBudget } from '../tune/tuner.js';
 
@@ -54,6 +55,7 @@ export interface TuneSection {
   holdout?: number;
   maxHoldout?: number;
   trialSamples?: number;
+  synthetic?: ImageAnomalyKind[];
   includeBase?: boolean;
   fresh?: boolean;
   space?: SpaceOverride;
@@ -137,6 +139,7 @@ export const runConfigSchema = {
         holdout: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
         maxHoldout: { type: 'integer', minimum: 2 },
         trialSamples: { type: 'integer', minimum: 2 },
+        synthetic: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: IMAGE_ANOMALY_KINDS } },
         includeBase: { type: 'boolean' },
         fresh: { type: 'boolean' },
         space: { type: 'object' },

@@ -15,10 +15,12 @@
  *     model, then seeds the normaliser and threshold with the probation's own streaming scores.
  *  3. Scoring: the last W points (ring buffer) form one window; its reconstruction error over the last
  *     `tail` positions, per channel, gives `contributions` and their mean the raw `score`
- *     (identical to {@link streamScoresBatch} on the same windows).
+ *     (what {@link streamScoresBatch} gives for the same windows, up to float summation order: the
+ *     engine's kernels sum in a batch-size-dependent order, relative differences ~1e-7).
  *  4. Normalisation (`normalise`): 'likelihood' (default; HTM-style anomaly likelihood of the
  *     short-window mean under the long-window distribution, on NAB's log scale), 'rank' (fraction of
- *     the last `rankWindow` raw scores below this one), or 'none' (the model's own normalisation).
+ *     the last `rankWindow` raw scores below this one), 'peak' (s / (s + the highest of the last
+ *     `peakWindow` raw scores): above 0.5 = a new peak), or 'none' (the model's own normalisation).
  *  5. Alarm (`threshold`): normalized >= value (default), raw >= the model's threshold ('model'), or
  *     SPOT / DSPOT on the raw scores ('spot', 'dspot'; calibrated on the probation scores or on the
  *     first `calibration` scores, re-calibrated on the recent scores when its peak set has doubled, so
@@ -31,6 +33,8 @@
  *
  * Memory after probation is fixed: the window ring (W x C), the optional history ring, the
  * normaliser's rings and the recent-score ring; see {@link OnlineScorer.memory}.
+ * `state()` / `restore()` save and resume a stream (JSON); `prime()` seeds a scorer whose detector is
+ * already trained with past points in one batch (resuming from stored history, sharing a model).
  */
 import { VigilError } from '../core/errors.js';
 import type { FitOptions, Series } from '../core/types.js';
@@ -38,10 +42,11 @@ import { quantileThreshold, SpotDetector } from '../thresholds/index.js';
 import { tailError } from './batch.js';
 import { AnomalyLikelihood, logLikelihood, type LikelihoodOptions, type LikelihoodState } from './likelihood.js';
 import { RingBuffer } from './ring-buffer.js';
+import { RollingMax } from './rolling-max.js';
 import { RollingRank } from './rolling-quantile.js';
 import type { WindowDetector } from './window-model.js';
 
-export type OnlineNormalise = 'likelihood' | 'rank' | 'none';
+export type OnlineNormalise = 'likelihood' | 'rank' | 'peak' | 'none';
 
 export type OnlineThreshold =
   | { method: 'normalized'; value: number }
@@ -57,7 +62,9 @@ export interface OnlineScorerOptions {
   likelihood?: LikelihoodOptions;
   /** Scores the 'rank' normaliser ranks against (default 2000). */
   rankWindow?: number;
-  /** Default: normalized >= 0.5 for 'likelihood' (L >= 1 - 1e-5), 0.999 for 'rank', 0.5 for 'none'. */
+  /** Scores whose maximum the 'peak' normaliser compares with (default 8640). */
+  peakWindow?: number;
+  /** Default: normalized >= 0.5 for 'likelihood' (L >= 1 - 1e-5), 'peak' (a new peak) and 'none'; 0.999 for 'rank'. */
   threshold?: OnlineThreshold;
   /** Points after an alarm that raise no new alarm (default 0). */
   cooldown?: number;
@@ -119,6 +126,7 @@ export interface OnlineScorerState {
   recentScores: number[];
   likelihood: LikelihoodState | null;
   rank: number[] | null;
+  peak?: { seen: number; entries: [number, number][] } | null;
 }
 
 const DEFAULT_RISK = 1e-3;
@@ -142,6 +150,7 @@ export class OnlineScorer {
   private readonly probation: number;
   private readonly likelihood: AnomalyLikelihood | null;
   private readonly rank: RollingRank | null;
+  private readonly peak: RollingMax | null;
   private readonly recent: RingBuffer;
   private spot: SpotDetector | null = null;
   private spotPeaks0 = 0;
@@ -189,6 +198,7 @@ export class OnlineScorer {
     this.probationBuf = !detector.trained ? new Float32Array(this.probation * this.channels) : null;
     this.likelihood = this.normalise === 'likelihood' ? new AnomalyLikelihood(opts.likelihood) : null;
     this.rank = this.normalise === 'rank' ? new RollingRank(opts.rankWindow ?? 2000) : null;
+    this.peak = this.normalise === 'peak' ? new RollingMax(opts.peakWindow ?? 8640) : null;
     this.recent = new RingBuffer(opts.calibration ?? 1000, 1);
     this.windowBuf = new Float32Array(this.window * this.channels);
     this.perChannel = new Float32Array(this.channels);
@@ -203,7 +213,7 @@ export class OnlineScorer {
       window: this.ring.allocated + this.windowBuf.length,
       history: this.history?.allocated ?? 0,
       probation: this.probationBuf?.length ?? 0,
-      normaliser: (this.likelihood?.allocated ?? 0) + (this.rank?.allocated ?? 0),
+      normaliser: (this.likelihood?.allocated ?? 0) + (this.rank?.allocated ?? 0) + (this.peak?.allocated ?? 0),
       recent: this.recent.allocated,
     };
     return { ...m, total: m.window + m.history + m.probation + m.normaliser + m.recent };
@@ -218,6 +228,7 @@ export class OnlineScorer {
   private get normaliserReady(): boolean {
     if (this.likelihood) return this.likelihood.ready;
     if (this.rank) return this.rank.size >= 2;
+    if (this.peak) return this.peak.count >= 1;
     return true;
   }
 
@@ -286,11 +297,11 @@ export class OnlineScorer {
     if (this.probationBuf) {
       this.probationBuf.set(values, this.probationCount * this.channels);
       this.probationCount++;
+      this.pushHistory(values, false);
       if (this.probationCount < this.probation) return this.result(timestamp, {});
       const buf = this.probationBuf;
       await this.trainOn([this.seriesOf(buf, this.probationCount, 'probation')]);
       this.probationBuf = null;
-      this.pushHistory(values, false);
       this.seed(buf, this.probationCount);
       return this.result(timestamp, { trained: true });
     }
@@ -353,6 +364,7 @@ export class OnlineScorer {
     for (const s of scores) {
       this.likelihood?.update(s);
       this.rank?.update(s);
+      this.peak?.update(s);
       this.recent.push([s]);
     }
     this.calibrate();
@@ -379,6 +391,7 @@ export class OnlineScorer {
   private normalised(raw: number): number {
     if (this.likelihood) return logLikelihood(this.likelihood.update(raw));
     if (this.rank) return this.rank.update(raw);
+    if (this.peak) return this.peak.update(raw);
     const n = this.detector.postprocess.normalise(raw);
     return Number.isNaN(n) ? 0 : n;
   }
@@ -446,6 +459,32 @@ export class OnlineScorer {
     };
   }
 
+  /**
+   * Feeds past points (n, C) to a scorer whose detector is already trained, without scoring them one
+   * by one: they fill the window, the range and the history, and their streaming scores (one batch)
+   * seed the normaliser and threshold, as after a probation. For resuming from stored history or
+   * sharing one trained detector between scorers. Throws (E_NOT_FITTED / E_SHAPE / E_VALUE) on
+   * misuse or bad data: it is a set-up call, not a stream.
+   */
+  prime(timestamps: ArrayLike<number>, values: Float32Array): void {
+    if (!this.detector.trained || this.probationBuf) throw new VigilError('E_NOT_FITTED', 'OnlineScorer.prime: the detector must be trained first');
+    const n = timestamps.length;
+    const C = this.channels;
+    if (values.length !== n * C) throw new VigilError('E_SHAPE', `OnlineScorer.prime: ${values.length} values for ${n} points of ${C} channels`);
+    for (let i = 0; i < n; i++) {
+      const bad = this.check(timestamps[i]!, values.subarray(i * C, (i + 1) * C));
+      if (bad) throw new VigilError(bad.code, `OnlineScorer.prime: point ${i + 1}: ${bad.why}`, { index: i + 1 });
+      this.lastTimestamp = timestamps[i]!;
+      const row = values.subarray(i * C, (i + 1) * C);
+      this.ring.push(row);
+      this.leavesRange(row);
+      this.pushHistory(row, false);
+    }
+    this.pushed += n;
+    this.accepted += n;
+    this.seed(values, n);
+  }
+
   /** Retrains on the history's normal stretches (windows clear of alarms), then re-seeds. */
   private async retrain(): Promise<void> {
     this.sinceRetrain = 0;
@@ -473,6 +512,7 @@ export class OnlineScorer {
     await this.trainOn(segments);
     this.likelihood?.restore({ short: [], long: [], seen: 0, mean: Number.NaN, std: Number.NaN, sinceEstimate: 0 });
     this.rank?.load([]);
+    this.peak?.load({ seen: 0, entries: [] });
     this.recent.clear();
     this.seed(values, n);
   }
@@ -494,6 +534,7 @@ export class OnlineScorer {
       recentScores: Array.from(this.recent.latest()),
       likelihood: this.likelihood?.state() ?? null,
       rank: this.rank?.values() ?? null,
+      peak: this.peak?.toJSON() ?? null,
     };
   }
 
@@ -524,6 +565,7 @@ export class OnlineScorer {
     this.recent.load(s.recentScores);
     if (this.likelihood && s.likelihood) this.likelihood.restore(s.likelihood);
     if (this.rank && s.rank) this.rank.load(s.rank);
+    if (this.peak && s.peak) this.peak.load(s.peak);
     this.spot = null;
     this.staticThreshold = null;
     this.calibrate();

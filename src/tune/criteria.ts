@@ -63,12 +63,19 @@ export function separation(normal: readonly number[], anomalous: readonly number
   return d / Math.max(s, 1e-12 * Math.max(1, Math.abs(mean(normal))));
 }
 
-/** Fraction of pairs whose altered copy scores above its clean original (ties count half). */
+/**
+ * Fraction of altered copies that score above their clean original (ties count half); copy i is
+ * paired with original i mod n.
+ */
 export function pairedWinRate(normal: readonly number[], anomalous: readonly number[]): number {
-  const n = Math.min(normal.length, anomalous.length);
+  const n = normal.length;
+  if (n === 0 || anomalous.length === 0) return Number.NaN;
   let w = 0;
-  for (let i = 0; i < n; i++) w += anomalous[i]! > normal[i]! ? 1 : anomalous[i] === normal[i] ? 0.5 : 0;
-  return n > 0 ? w / n : Number.NaN;
+  anomalous.forEach((a, i) => {
+    const o = normal[i % n]!;
+    w += a > o ? 1 : a === o ? 0.5 : 0;
+  });
+  return w / anomalous.length;
 }
 
 function finiteScores(results: ScoreResult[], what: string): number[] {
@@ -110,6 +117,15 @@ export async function evaluateTrial<S>(detector: Detector<S>, set: SelectionSet<
     synth = finiteScores(await detector.score(set.synthetic), 'synthetic anomalies');
     const sa = auroc([...normal, ...synth], [...normal.map(() => 0), ...synth.map(() => 1)]);
     Object.assign(metrics, { syntheticAuroc: sa, separation: separation(normal, synth), pairedWinRate: pairedWinRate(normal, synth) });
+    // Per kind of synthetic anomaly (category `synthetic-<kind>`), when there are several.
+    const kinds = [...new Set(set.synthetic.map((s) => (s as { category?: string }).category ?? 'synthetic'))];
+    if (kinds.length > 1) {
+      for (const k of kinds) {
+        const idx = set.synthetic.flatMap((s, i) => (((s as { category?: string }).category ?? 'synthetic') === k ? [i] : []));
+        const ks = idx.map((i) => synth[i]!);
+        metrics[`auroc:${k.replace(/^synthetic-/, '')}`] = auroc([...normal, ...ks], [...normal.map(() => 0), ...ks.map(() => 1)]);
+      }
+    }
     criterion = sa;
     tieBreak = separation(normal, synth);
   } else if (set.mode === 'label-free') {

@@ -23,7 +23,7 @@ import { evaluateTrial, lastLoss, type SelectionMetric, type SelectionMode, type
 import { TrialJournal, trialId, type PlanRecord, type TrialRecord } from './journal.js';
 import { compareTrials, halvingPlan, maxRungs, planForBudget, promote, type HalvingPlan, type PlanLimits } from './schedule.js';
 import { canonicalJson, drawConfigurations, resolveSpace, type JsonValue, type ResolvedSpace, type SpaceOverride } from './space.js';
-import { holdOut, rankedScores, syntheticAnomalies } from './synthetic.js';
+import { holdOut, rankedScores, syntheticAnomalies, type ImageAnomalyKind, type SyntheticOptions } from './synthetic.js';
 import { applyThresholdChoice, chooseThreshold, describeChoice, thresholdSpecOf, type ThresholdChoice, type ThresholdDecision } from './threshold-choice.js';
 
 /** A number of trials, or a wall-clock time in seconds (or both: whichever runs out first). */
@@ -85,6 +85,8 @@ export interface TuneOptions {
   holdout?: number;
   /** At most this many held-out samples (default 250). */
   maxHoldout?: number;
+  /** Synthetic image anomalies for label-free selection (default DEFAULT_IMAGE_ANOMALIES). */
+  synthetic?: readonly ImageAnomalyKind[];
   /** Train trials on at most this many samples (a seeded subset); the refit uses all. */
   trialSamples?: number;
   space?: SpaceOverride;
@@ -140,16 +142,16 @@ function resolveSelection(o: TuneOptions, data: TuneData<unknown>): SelectionMod
   return mode;
 }
 
-/** Window length for series chunks: twice the largest window the search can draw (at least 128). */
+/** Length of the held-out series chunks: the largest window the search can draw, at least 64 steps. */
 function seriesChunk(space: ResolvedSpace, defaults: Record<string, unknown>): number {
   const w = space.params.window;
   let largest = typeof defaults.window === 'number' ? defaults.window : 64;
   if (w?.type === 'choice') largest = Math.max(largest, ...w.values.filter((v): v is number => typeof v === 'number'));
   else if (w) largest = Math.max(largest, w.max);
-  return Math.max(128, 2 * largest);
+  return Math.max(64, largest);
 }
 
-function buildSelectionSet<S>(kind: InputKind, mode: SelectionMode, metric: SelectionMetric, heldOut: S[], data: TuneData<S>, seed: number): SelectionSet<S> {
+function buildSelectionSet<S>(kind: InputKind, mode: SelectionMode, metric: SelectionMetric, heldOut: S[], data: TuneData<S>, seed: number, synthetic: SyntheticOptions): SelectionSet<S> {
   if (mode === 'labelled') {
     const validation = data.validation!;
     const stepLevel = kind === 'series' && validation.every((s) => (s as { labels?: Uint8Array }).labels !== undefined);
@@ -160,14 +162,14 @@ function buildSelectionSet<S>(kind: InputKind, mode: SelectionMode, metric: Sele
     });
     return { mode, metric, normal: [], synthetic: [], labelled: validation, labelledLabels: labels, stepLevel };
   }
-  let synthetic: S[] = [];
+  let made: S[] = [];
   try {
-    synthetic = syntheticAnomalies(kind, heldOut, seed);
+    made = syntheticAnomalies(kind, heldOut, seed, synthetic);
   } catch (e) {
-    if (mode === 'label-free') throw e;
+    if (mode === 'label-free' || (isVigilError(e) && e.code === 'E_CONFIG')) throw e;
   }
   const anomalies = mode === 'few-labels' ? data.anomalies! : [];
-  return { mode, metric, normal: heldOut, synthetic, labelled: anomalies, labelledLabels: anomalies.map(() => 1), stepLevel: false };
+  return { mode, metric, normal: heldOut, synthetic: made, labelled: anomalies, labelledLabels: anomalies.map(() => 1), stepLevel: false };
 }
 
 /** Runs (or resumes) a search and saves the best model. */
@@ -207,7 +209,7 @@ export async function tune<S>(o: TuneOptions, data: TuneData<S>): Promise<TuneRe
     heldOut = split.heldOut;
   }
   if (o.trialSamples !== undefined && factory.inputKind !== 'series') trainPart = subset(trainPart, o.trialSamples, `${seed}:trial-samples`);
-  const selectionSet = buildSelectionSet(factory.inputKind, selection, metric, heldOut, data, seed);
+  const selectionSet = buildSelectionSet(factory.inputKind, selection, metric, heldOut, data, seed, { imageKinds: o.synthetic });
 
   const budget = o.budget;
   if (!budget.trials && !budget.seconds) throw new VigilError('E_CONFIG', 'budget: give a number of trials or minutes', { field: 'budget' });
@@ -229,6 +231,7 @@ export async function tune<S>(o: TuneOptions, data: TuneData<S>): Promise<TuneRe
       holdout: holdoutFraction,
       maxHoldout: o.maxHoldout ?? 250,
       trialSamples: o.trialSamples ?? null,
+      synthetic: o.synthetic ?? null,
       includeBase: o.includeBase ?? true,
       threshold: o.threshold ?? null,
     }),

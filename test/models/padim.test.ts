@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -126,7 +127,9 @@ test('PaDiM on a tiny backbone: localises a planted defect, boxes cover it, save
   try {
     await assert.rejects(det.score([data.clean]), (e: unknown) => e instanceof VigilError && e.code === 'E_NOT_FITTED');
     await det.fit(data.train);
+    const tensors = tf.memory().numTensors;
     const [clean, defect] = await det.score([data.clean, data.defect]);
+    assert.equal(tf.memory().numTensors, tensors, 'scoring leaks no tensors');
     assert.ok(defect!.score > clean!.score, `defect ${defect!.score} vs clean ${clean!.score}`);
     assert.equal(data.defect.mask[argmax(defect!.map!.values)], 1, 'the map peaks inside the defect mask');
     const box = defect!.reason!.boxes![0];

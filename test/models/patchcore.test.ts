@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rename, rm } from 'node:fs/promises';
@@ -178,7 +179,9 @@ test('PatchCore on a tiny backbone: localises a planted defect, boxes cover it, 
     assert.deepEqual(summary.input, { height: SIZE, width: SIZE, channels: 1 });
     assert.deepEqual(summary.config.taps, [...TINY_TAPS]);
 
+    const tensors = tf.memory().numTensors;
     const [clean, defect] = await det.score([data.clean, data.defect]);
+    assert.equal(tf.memory().numTensors, tensors, 'scoring leaks no tensors');
     assert.ok(defect!.score > clean!.score, `defect ${defect!.score} vs clean ${clean!.score}`);
     const map = defect!.map!;
     assert.equal(map.values.length, SIZE * SIZE);

@@ -6,7 +6,7 @@ import { VigilError } from '../../src/core/errors.js';
 import type { Series } from '../../src/core/types.js';
 import { createRng } from '../../src/data/random.js';
 import '../../src/models/index.js';
-import { AnomalyLikelihood, logLikelihood, normalTail, OnlineScorer, RingBuffer, RollingRank, streamScoresBatch, type WindowDetector } from '../../src/streaming/index.js';
+import { AnomalyLikelihood, logLikelihood, normalTail, OnlineScorer, RingBuffer, RollingMax, RollingRank, streamScoresBatch, type WindowDetector } from '../../src/streaming/index.js';
 
 const W = 16;
 
@@ -40,6 +40,19 @@ test('ring buffer and normalisers: fixed storage, oldest-first windows, ranks, l
   rank.update(10); // drops 5
   assert.deepEqual(rank.values(), [1, 3, 2, 10]);
   assert.equal(rank.rank(4), 0.75);
+
+  const peak = new RollingMax(3);
+  assert.equal(peak.update(2), 0.5);
+  assert.equal(peak.update(1), 1 / 3);
+  assert.equal(peak.update(6), 0.75);
+  assert.equal(peak.update(1), 1 / 7);
+  assert.equal(peak.update(1), 1 / 7);
+  assert.equal(peak.update(1), 1 / 7);
+  assert.equal(peak.update(1), 0.5, 'the peak 6 left the window of 3');
+  const copy = new RollingMax(3);
+  copy.load(JSON.parse(JSON.stringify(peak.toJSON())));
+  assert.equal(copy.update(3), peak.update(3));
+  assert.equal(peak.allocated, 6);
 
   assert.ok(Math.abs(normalTail(0) - 0.5) < 1e-7);
   assert.ok(Math.abs(normalTail(1.959964) - 0.025) < 1e-6);
@@ -144,6 +157,41 @@ test('probation: an untrained detector learns from the first points, then scores
   } finally {
     det.dispose();
   }
+});
+
+test('prime: a trained detector shared by two scorers; the peak normaliser with range rule and cooldown', async () => {
+  const det = await trained();
+  const s = signal(600, 7, 2);
+  for (let t = 450; t < 455; t++) s.values[t * 2] += 6;
+  const a = new OnlineScorer(det, { normalise: 'peak', cooldown: 50, rangeTolerance: 0.05 });
+  a.prime(s.timestamps.subarray(0, 300), s.values.subarray(0, 600));
+  assert.equal(a.phase, 'scoring');
+  const alarms: number[] = [];
+  const suppressed: number[] = [];
+  for (let t = 300; t < 600; t++) {
+    const p = await a.push(s.timestamps[t]!, s.values.subarray(t * 2, t * 2 + 2));
+    if (p.anomalous) alarms.push(t);
+    if (p.suppressed) suppressed.push(t);
+    if (t === 450) assert.equal(p.outOfRange, true);
+  }
+  assert.ok(alarms.includes(450), `alarms at ${alarms.join(', ')}`);
+  assert.ok(!alarms.some((t) => t > 450 && t <= 500), 'no new alarm inside the cooldown');
+  assert.ok(suppressed.includes(451) && suppressed.includes(500) && !suppressed.includes(501));
+  assert.throws(() => a.prime(Float64Array.of(0), Float32Array.of(0, 0)), (e: VigilError) => e.code === 'E_VALUE' && /earlier than/.test(e.message));
+
+  // DSPOT on the raw scores, calibrated on the primed history: a moving threshold in raw units.
+  const d = new OnlineScorer(det, { threshold: { method: 'dspot', risk: 1e-3, depth: 10 } });
+  d.prime(s.timestamps.subarray(0, 300), s.values.subarray(0, 600));
+  const thresholds = new Set<number>();
+  let spotAlarm = false;
+  for (let t = 300; t < 600; t++) {
+    const p = await d.push(s.timestamps[t]!, s.values.subarray(t * 2, t * 2 + 2));
+    assert.ok(Number.isFinite(p.threshold!));
+    thresholds.add(p.threshold!);
+    if (t >= 450 && t < 460 && p.anomalous) spotAlarm = true;
+  }
+  assert.ok(thresholds.size > 1, 'the DSPOT threshold moves');
+  assert.ok(spotAlarm, 'DSPOT flags the spike');
 });
 
 test('periodic retraining on recent normal points keeps the stream going', async () => {

@@ -6,7 +6,7 @@ import { createRng } from '../../src/data/random.js';
 import { renderTexture, textureStyle } from '../../src/data/synthetic.js';
 import '../../src/models/index.js';
 import { evaluateTrial, pairedWinRate, separation, type SelectionSet } from '../../src/tune/criteria.js';
-import { holdOut, injectSeriesAnomaly, syntheticAnomalies } from '../../src/tune/synthetic.js';
+import { cutPaste, holdOut, injectSeriesAnomaly, rotated, syntheticAnomalies, visibleDefect } from '../../src/tune/synthetic.js';
 import { chooseThreshold, crossFittedF1, f1At, labelFreeThreshold } from '../../src/tune/threshold-choice.js';
 
 function textures(n: number, seed: number): ImageSample[] {
@@ -21,6 +21,7 @@ test('label-free criterion: a well-trained model ranks clearly above a broken on
   const synthetic = syntheticAnomalies('image', heldOut, 1);
   assert.equal(synthetic.length, heldOut.length);
   assert.ok(synthetic.every((s) => s.label === 1 && s.mask!.some((v) => v > 0)));
+  assert.deepEqual([...new Set(synthetic.map((s) => s.category))].sort(), ['synthetic-defect', 'synthetic-rotate']);
   const set: SelectionSet<ImageSample> = { mode: 'label-free', metric: 'auroc', normal: heldOut, synthetic, labelled: [], labelledLabels: [], stepLevel: false };
   const base = { height: 32, width: 32, depth: 2, filters: 8, latent: 16, batchSize: 16, seed: 3 };
   const judge = async (cfg: Record<string, unknown>) => {
@@ -35,16 +36,39 @@ test('label-free criterion: a well-trained model ranks clearly above a broken on
   const good = await judge({ epochs: 6, learningRate: 3e-3, aggregate: 'topk', topk: 0.02 });
   // Broken: a learning rate so small that one epoch leaves the network at its random start.
   const broken = await judge({ epochs: 1, learningRate: 1e-7 });
-  assert.ok(good.criterion > 0.95, `good model: synthetic AUROC ${good.criterion}`);
+  // The default synthetic set alternates planted defects and turned images (the weave's direction changes).
+  assert.ok(good.metrics['auroc:defect']! > 0.95, `good model: AUROC on planted defects ${good.metrics['auroc:defect']}`);
+  assert.ok(broken.metrics['auroc:defect']! < 0.8, `broken model: AUROC on planted defects ${broken.metrics['auroc:defect']}`);
   assert.ok(good.criterion > broken.criterion + 0.15, `good ${good.criterion.toFixed(3)} vs broken ${broken.criterion.toFixed(3)}`);
   assert.ok(good.tieBreak > broken.tieBreak, 'and a wider separation');
-  assert.equal(good.metrics.pairedWinRate, 1);
   assert.equal(good.ranked.scores.length, 72);
+});
+
+test('synthetic image anomalies: defects stay visible on black, cut-paste moves a patch, turns keep every pixel', () => {
+  const rng = createRng(6);
+  const black = { height: 28, width: 28, channels: 1 as const, data: new Float32Array(28 * 28) };
+  for (let k = 0; k < 20; k++) {
+    const d = visibleDefect(black, rng);
+    const onMask = Array.from(d.mask).reduce((s, m, i) => s + (m ? d.image.data[i]! : 0), 0) / d.mask.reduce((a, b) => a + b, 0);
+    assert.ok(onMask >= 0.05, `${d.kind} on black is visible (mean ${onMask})`);
+  }
+  const img = textures(1, 2)[0]!.image;
+  for (let k = 0; k < 20; k++) {
+    const c = cutPaste(img, rng);
+    const area = c.mask.reduce((a, b) => a + b, 0) / (32 * 32);
+    assert.ok(area >= 0.01 && area <= 0.2, `patch area ${area}`);
+    for (let i = 0; i < img.data.length; i++) if (!c.mask[i]) assert.equal(c.image.data[i], img.data[i]);
+    const r = rotated(img, rng);
+    assert.deepEqual(Array.from(r.image.data).sort(), Array.from(img.data).sort());
+    assert.ok(r.mask.every((m) => m === 1));
+  }
 });
 
 test('separation and paired win rate', () => {
   assert.equal(separation([1, 3], [4, 6]), 3); // (5 - 2) / 1
   assert.equal(pairedWinRate([1, 2, 3, 4], [2, 2, 1, 5]), (1 + 0.5 + 0 + 1) / 4);
+  // Several copies per original: copy i pairs with original i mod n.
+  assert.equal(pairedWinRate([1, 5], [2, 4, 0, 6]), 0.5);
 });
 
 test('series selection data: held-out tails cut into chunks; spikes and level shifts are labelled where planted', () => {
@@ -60,6 +84,9 @@ test('series selection data: held-out tails cut into chunks; spikes and level sh
   const { train, heldOut } = holdOut('series', [s], { fraction: 0.25, seed: 0, chunk: 128 });
   assert.equal(train[0]!.length, 900);
   assert.deepEqual(heldOut.map((h) => h.length), [128, 172]);
+  const copies = syntheticAnomalies('series', heldOut, 1);
+  assert.equal(copies.length, 4 * heldOut.length, 'four altered copies per chunk');
+  assert.ok(copies.every((c, i) => c.length === heldOut[i % heldOut.length]!.length && c.labels!.some((l) => l === 1)));
   const rng = createRng(3);
   for (const kind of ['spike', 'level-shift'] as const) {
     const a = injectSeriesAnomaly(heldOut[0]!, rng, kind);

@@ -31,6 +31,7 @@ test('run config errors name the key', () => {
   rejects({ ...tune, tune: { budget: '20m', selction: 'auto' } }, 'tune', 'unknown key "selction"');
   rejects({ ...tune, tune: { budget: 'soon' } }, 'tune.budget', '"soon"');
   rejects({ ...tune, tune: {} }, "required property 'budget'");
+  rejects({ ...tune, tune: { budget: 3, synthetic: ['rotate', 'blur'] } }, 'tune.synthetic.1', 'allowed values');
   rejects({ ...tune, threshold: { method: 'false-alarm-rate', per: 'day', rate: 2 } }, 'threshold.intervalSeconds');
   rejects({ ...tune, threshold: { method: 'false-alarm-rate', rate: 2 } }, "required property 'per'");
   rejects({ ...tune, threshold: { method: 'quantile', fpr: 2 } }, 'threshold.fpr', 'must be < 1');

@@ -21,18 +21,19 @@ interface BenchNabOptions {
  */
 export async function runBenchNab(dir: string, o: BenchNabOptions, out: (line: string) => void = (l) => process.stdout.write(l + '\n'), log: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<void> {
   const corpus = await loadNabCorpus(dir, { only: o.only ? o.only.split(',') : undefined });
-  const result = await runNabOnline(corpus, {
+  const run = await runNabOnline(corpus, {
     detector: o.detector,
     config: { ...NAB_DEFAULT_CONFIG, ...(o.set ?? {}) },
-    scorer: NAB_DEFAULT_SCORER,
+    variants: [{ name: 'default', scorer: NAB_DEFAULT_SCORER }],
     log: o.quiet ? undefined : log,
   });
-  out(`NAB v1.1, ${corpus.length} series, ${o.detector} online (probationary learning only)`);
-  for (const p of NAB_PROFILE_NAMES) out(`  ${p.padEnd(20)} ${result.scores[p].toFixed(1)}  (threshold ${result.corpus[p].threshold.toPrecision(4)})`);
-  out(`  ${result.scoredPoints} points scored at ${(result.scoredPoints / result.scoreSeconds).toFixed(0)} points/s; ${result.points} rows in ${result.seconds.toFixed(0)} s including ${result.trainSeconds.toFixed(0)} s of training`);
+  const r = run.variants[0]!;
+  out(`NAB v1.1, ${corpus.length} series, ${o.detector} online (learning from each series' probationary period only)`);
+  for (const p of NAB_PROFILE_NAMES) out(`  ${p.padEnd(20)} ${r.scores[p].toFixed(1)}  (threshold ${r.corpus[p].threshold.toPrecision(4)})`);
+  out(`  ${r.scoredPoints} points scored at ${(r.scoredPoints / r.scoreSeconds).toFixed(0)} points/s; ${run.trainSeconds.toFixed(0)} s of training for ${corpus.length} series`);
   if (o.json) {
     await mkdir(path.dirname(path.resolve(o.json)), { recursive: true });
-    await writeFile(o.json, JSON.stringify({ scores: result.scores, series: result.series, points: result.points, seconds: result.seconds, scoredPoints: result.scoredPoints, scoreSeconds: result.scoreSeconds }, null, 2) + '\n');
+    await writeFile(o.json, JSON.stringify({ scores: r.scores, series: r.series, points: run.points, trainSeconds: run.trainSeconds, scoredPoints: r.scoredPoints, scoreSeconds: r.scoreSeconds }, null, 2) + '\n');
   }
 }
 

@@ -73,6 +73,7 @@ export async function executeRunConfig(cfg: Readonly<RunConfig>, log: (line: str
           holdout: t.holdout,
           maxHoldout: t.maxHoldout,
           trialSamples: t.trialSamples,
+          synthetic: t.synthetic ? [...t.synthetic] : undefined,
           includeBase: t.includeBase,
           fresh: t.fresh,
           space: t.space ? structuredClone(t.space) as Record<string, unknown> : undefined,

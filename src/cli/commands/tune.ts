@@ -9,6 +9,7 @@ import { inputAdapter } from '../../pipeline/inputs.js';
 import { SELECTION_METRICS, SELECTION_MODES, type SelectionMetric, type SelectionMode } from '../../tune/criteria.js';
 import type { TrialRecord } from '../../tune/journal.js';
 import { validateSpaceOverride } from '../../tune/space.js';
+import { DEFAULT_IMAGE_ANOMALIES, IMAGE_ANOMALY_KINDS, type ImageAnomalyKind } from '../../tune/synthetic.js';
 import { describeChoice, type ThresholdChoice } from '../../tune/threshold-choice.js';
 import { tune, type TuneBudget, type TuneResult } from '../../tune/tuner.js';
 import { collectSetting, parseInteger, parseNumber, parseSize, readConfigFile } from '../options.js';
@@ -29,6 +30,7 @@ export interface TuneCliOptions {
   holdout?: number;
   maxHoldout?: number;
   trialSamples?: number;
+  synthetic?: ImageAnomalyKind[];
   seed?: number;
   size?: { height: number; width: number };
   channels?: number;
@@ -115,6 +117,7 @@ export async function runTune(dataset: string, o: TuneCliOptions, log: (line: st
         holdout: o.holdout,
         maxHoldout: o.maxHoldout,
         trialSamples: o.trialSamples,
+        synthetic: o.synthetic,
         space,
         includeBase: o.includeBase,
         threshold,
@@ -159,6 +162,13 @@ export async function runTune(dataset: string, o: TuneCliOptions, log: (line: st
   }
 }
 
+function parseKinds(v: string): ImageAnomalyKind[] {
+  const kinds = v.split(',').map((k) => k.trim()) as ImageAnomalyKind[];
+  const bad = kinds.filter((k) => !IMAGE_ANOMALY_KINDS.includes(k));
+  if (bad.length > 0 || kinds.length === 0) throw new VigilError('E_CONFIG', `--synthetic: "${v}" is not a list of ${IMAGE_ANOMALY_KINDS.join(', ')}`, { field: 'synthetic', value: v });
+  return kinds;
+}
+
 function choice<T extends string>(name: string, allowed: readonly T[]) {
   return (v: string): T => {
     if (!allowed.includes(v as T)) throw new VigilError('E_CONFIG', `${name}: "${v}" is not one of ${allowed.join(', ')}`, { field: name, value: v });
@@ -184,6 +194,7 @@ export function registerTune(program: Command): void {
     .option('--holdout <fraction>', 'normal training data held out for selection (default 0.2)', parseNumber('--holdout'))
     .option('--max-holdout <n>', 'at most this many held-out samples (default 250)', parseInteger('--max-holdout'))
     .option('--trial-samples <n>', 'train trials on at most n samples (the final refit uses all)', parseInteger('--trial-samples'))
+    .option('--synthetic <kinds>', `synthetic image anomalies for label-free selection, comma-separated: ${IMAGE_ANOMALY_KINDS.join(', ')} (default ${DEFAULT_IMAGE_ANOMALIES.join(',')})`, parseKinds)
     .option('--seed <n>', 'random seed of the search and of every model', parseInteger('--seed'))
     .option('--size <HxW>', 'input size the images are resized to', parseSize)
     .option('--channels <n>', '1 (grey) or 3 (RGB)', parseInteger('--channels'))
