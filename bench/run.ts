@@ -9,7 +9,7 @@ const benches: Record<string, { file: string; about: string }> = {
   nab: { file: './nab.js', about: 'Numenta Anomaly Benchmark score <dir>' },
   odds: { file: './odds.js', about: 'ODDS tables AUROC vs isolation forest <dir>' },
   'few-labels': { file: './few-labels.js', about: 'semi-supervised conv-ae with 0/1/5% labelled anomalies: fashion-mnist [dir] | magnetic-tile <dir>' },
-  tune: { file: './tune.js', about: 'vigil tune vs the default config, and the search cost: <fashion-mnist-dir|magnetic-tile-dir> [--budget 10m]' },
+  tune: { file: './tune.js', about: 'vigil tune vs the default config, and the search cost: <fashion-mnist-dir|magnetic-tile-dir> [--budget 13] [--study]' },
   service: { file: './service.js', about: 'vigil serve: ingest points/s, image/point latency, RSS [--minutes 1]' },
   kernels: { file: './kernels.js', about: 'GFLOP/s of vigil\'s wasm conv kernels' },
   speed: { file: './speed.js', about: 'reference autoencoder train/inference samples/s, side by side with PyTorch' },

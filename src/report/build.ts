@@ -21,6 +21,8 @@ export interface WorstCase {
   score: number;
   label: 0 | 1;
   category?: string;
+  /** The detector's explanation (its reason summary and largest contributors). */
+  reason?: string;
   /** Images: the input and the heatmap overlay, as PNG data URIs. */
   imageUri?: string;
   heatmapUri?: string;
@@ -137,6 +139,12 @@ function falseAlarmFigures(inputKind: InputKind, threshold: number, method: stri
   };
 }
 
+function reasonText(r: ScoreResult): string | undefined {
+  const top = r.reason?.top?.slice(0, 3).map((t) => `${t.name} ${(100 * t.contribution).toFixed(0)}%`);
+  const text = [r.reason?.summary, top?.length ? `top: ${top.join(', ')}` : ''].filter(Boolean).join('; ');
+  return text || undefined;
+}
+
 /** Contiguous runs of 1 in `labels`, as [start, end). */
 function runs(labels: ArrayLike<number>): [number, number][] {
   const out: [number, number][] = [];
@@ -235,7 +243,7 @@ export async function buildReport<S>(detector: Detector<S>, samples: S[], result
     }
     const card = async (i: number): Promise<WorstCase> => {
       const s = samples[i] as unknown as ImageSample & { source: string };
-      const c: WorstCase = { source: s.source, score: items[i]!.score, label: items[i]!.label, category: items[i]!.category };
+      const c: WorstCase = { source: s.source, score: items[i]!.score, label: items[i]!.label, category: items[i]!.category, reason: reasonText(results[i]!) };
       if (inputKind === 'image' && s.image) {
         c.imageUri = await pngUri(s.image);
         const map = results[i]!.map;

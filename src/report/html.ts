@@ -36,6 +36,7 @@ th:first-child,td:first-child{text-align:left}
 .case{border:1px solid #dde1e7;border-radius:6px;padding:8px;font-size:12px;background:#fafbfc;max-width:520px}
 .case img{width:128px;height:auto;image-rendering:pixelated;border:1px solid #ccc;margin-right:4px}
 .case .src{word-break:break-all;color:#444;max-width:270px}
+.case .reason{color:#555;font-style:italic;max-width:480px;margin:2px 0 4px}
 pre{background:#f3f4f6;padding:10px;border-radius:6px;font-size:12px;overflow:auto;max-height:320px}
 .note{font-size:12px;color:#555}
 `;
@@ -46,7 +47,7 @@ function cards(items: [string, string][]): string {
 
 function caseCard(c: WorstCase, d: ReportData, kind: 'fp' | 'fn'): string {
   const head = `<div><b>${kind === 'fp' ? 'false positive' : 'false negative'}</b> · score ${escapeXml(num(c.score))} (threshold ${escapeXml(num(d.model.threshold))})${c.category ? ` · ${escapeXml(c.category)}` : ''}</div><div class="src">${escapeXml(c.source)}</div>`;
-  let body = '';
+  let body = c.reason ? `<div class="reason">${escapeXml(c.reason)}</div>` : '';
   if (c.imageUri) {
     body += `<div><img class="case-image" alt="input" src="${c.imageUri}"/>${c.heatmapUri ? `<img class="case-heatmap" alt="anomaly heatmap" src="${c.heatmapUri}"/>` : ''}</div>`;
   }

@@ -55,6 +55,8 @@ export interface TuneEvents {
   trialStart?(t: { id: string; rung: number; done: number; total: number; configIndex: number; resource: number; settings: Record<string, JsonValue> }): void;
   trialEnd?(r: TrialRecord, o: { resumed: boolean; best: TrialRecord | null; done: number; total: number }): void;
   rungEnd?(rung: number, promoted: number[]): void;
+  /** The search is over; the winner is being refitted on all the training data. */
+  refitStart?(winner: TrialRecord): void;
   /** Progress of each training run (a terminal bar in the CLI). */
   training?: ProgressSink;
 }
@@ -67,6 +69,8 @@ export interface TuneOptions {
   budget: TuneBudget;
   /** What the data is called in the journal and the run config (the data set path for the CLI). */
   dataset: string;
+  /** Path of the labelled validation set, for best-run.json when the threshold is fitted on it (f1). */
+  validationDataset?: string;
   /** Starting settings: configuration 0 of the search and the value of every setting not searched. */
   base?: Record<string, unknown>;
   /** Settings held fixed: applied to every trial and left out of the search. */
@@ -450,6 +454,7 @@ export async function tune<S>(o: TuneOptions, data: TuneData<S>): Promise<TuneRe
   const spec = thresholdSpecOf(decision.choice);
   if (spec) config.threshold = spec;
   log(`refitting ${winner.id} on all ${data.normal.length} normal samples; threshold: ${describeChoice(decision.choice)}`);
+  o.events?.refitStart?.(winner);
   const detector = factory.create(config);
   let bestConfig: Record<string, unknown>;
   const modelDir = path.join(o.out, 'model');
@@ -494,7 +499,8 @@ async function writeOutputs(o: TuneOptions, r: TuneResult, inputKind: InputKind,
     out: path.resolve(o.out, 'model'),
     config: r.bestConfig,
   };
-  if (threshold.method === 'false-alarm-rate' || threshold.method === 'f1') run.threshold = threshold;
+  if (threshold.method === 'false-alarm-rate') run.threshold = threshold;
+  if (threshold.method === 'f1' && o.validationDataset) run.threshold = { method: 'f1', validation: path.resolve(o.validationDataset) };
   await write('best-run.json', run);
   const ok = r.trials.filter((t) => t.status === 'ok');
   const leaderboard = [...ok].sort((a, b) => b.rung - a.rung || compareTrials(rankOf(a), rankOf(b))).slice(0, 15);

@@ -53,7 +53,7 @@ test('MobileNet v1 taps load at the documented shapes', { skip: HAVE_MOBILENET ?
 });
 
 test('MobileNet v1 runs at another input size (fully convolutional)', { skip: HAVE_MOBILENET ? false : NO_MOBILENET }, async () => {
-  const ex = await FeatureExtractor.open({ backbone: MOBILENET, taps: ['conv_pw_5_relu'], height: 160, width: 96, scaling: 'tf', batchSize: 2 });
+  const ex = await FeatureExtractor.open({ backbone: MOBILENET, taps: ['conv_pw_5_relu'], height: 160, width: 96, scaling: 'tf', standardise: false, padding: 0, batchSize: 2 });
   try {
     assert.deepEqual(ex.taps[0], { name: 'conv_pw_5_relu', height: 20, width: 12, channels: 256 });
   } finally {
@@ -63,23 +63,40 @@ test('MobileNet v1 runs at another input size (fully convolutional)', { skip: HA
 
 test('an unknown tap is E_BACKBONE listing valid layer names', { skip: HAVE_MOBILENET ? false : NO_MOBILENET }, async () => {
   await assert.rejects(
-    FeatureExtractor.open({ backbone: MOBILENET, taps: ['conv_pw_55_relu'], height: 224, width: 224, scaling: 'tf', batchSize: 1 }),
+    FeatureExtractor.open({ backbone: MOBILENET, taps: ['conv_pw_55_relu'], height: 224, width: 224, scaling: 'tf', standardise: false, padding: 0, batchSize: 1 }),
     isVigil('E_BACKBONE', /no layer named "conv_pw_55_relu".*conv_pw_5_relu/),
   );
 });
 
 test('an input too small for the backbone is E_SHAPE naming the minimum size', { skip: HAVE_MOBILENET ? false : NO_MOBILENET }, async () => {
   await assert.rejects(
-    FeatureExtractor.open({ backbone: MOBILENET, taps: ['conv_pw_11_relu'], height: 16, width: 16, scaling: 'tf', batchSize: 1 }),
+    FeatureExtractor.open({ backbone: MOBILENET, taps: ['conv_pw_11_relu'], height: 16, width: 16, scaling: 'tf', standardise: false, padding: 0, batchSize: 1 }),
     isVigil('E_SHAPE', /16x16 is too small.*conv_pw_11_relu.*at least 32x32/),
   );
+});
+
+test('reflect padding: taps keep the unpadded grid; a padding that is not whole cells is E_CONFIG', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'vigil-backbone-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const tiny = await writeTinyBackbone(path.join(dir, 'tiny'), 32);
+  const settings = { backbone: tiny, taps: [...TINY_TAPS], height: 32, width: 32, scaling: 'tf' as const, standardise: true, batchSize: 1 };
+  const ex = await FeatureExtractor.open({ ...settings, padding: 8 });
+  try {
+    assert.deepEqual(ex.taps.map((x) => [x.height, x.width]), [[16, 16], [8, 8]]);
+    const shapes: number[] = [];
+    await ex.forEachBatch([greySample(32, 32, (i) => (i % 32) / 32)], (taps) => tf.concat([tf.reshape(taps[0]!, [-1]), tf.reshape(taps[1]!, [-1])]), (v) => void shapes.push(v.length));
+    assert.deepEqual(shapes, [16 * 16 * 8 + 8 * 8 * 16]);
+  } finally {
+    ex.dispose();
+  }
+  await assert.rejects(FeatureExtractor.open({ ...settings, padding: 6 }), isVigil('E_CONFIG', /padding: 6 px is not a whole number of cells of tap "tap_b" \(stride 4 px\)/));
 });
 
 test('tiny layers model: loads from a folder, taps and batched extraction with progress', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'vigil-backbone-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   await writeTinyBackbone(path.join(dir, 'tiny'), 32);
-  const ex = await FeatureExtractor.open({ backbone: path.join(dir, 'tiny'), taps: [...TINY_TAPS], height: 32, width: 32, scaling: 'tf', batchSize: 2 });
+  const ex = await FeatureExtractor.open({ backbone: path.join(dir, 'tiny'), taps: [...TINY_TAPS], height: 32, width: 32, scaling: 'tf', standardise: false, padding: 0, batchSize: 2 });
   try {
     assert.deepEqual(
       ex.taps.map((x) => [x.name, x.height, x.width, x.channels]),

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getDetectorFactory } from '../../src/core/detector.js';
 import type { ImageSample, Series } from '../../src/core/types.js';
+import type { TableRow } from '../../src/data/tables.js';
 import { createRng } from '../../src/data/random.js';
 import { renderTexture, textureStyle } from '../../src/data/synthetic.js';
 import '../../src/models/index.js';
@@ -62,6 +63,22 @@ test('synthetic image anomalies: defects stay visible on black, cut-paste moves 
     assert.deepEqual(Array.from(r.image.data).sort(), Array.from(img.data).sort());
     assert.ok(r.mask.every((m) => m === 1));
   }
+});
+
+test('synthetic table rows: alternately out of range and with features swapped in from another row', () => {
+  const rng = createRng(12);
+  const rows: TableRow[] = Array.from({ length: 50 }, (_, i) => {
+    const x = rng.normal();
+    return { source: `t#${i}`, values: Float32Array.from([x, 2 * x, rng.normal(), -x, rng.normal()]) };
+  });
+  const made = syntheticAnomalies('table', rows, 3);
+  assert.equal(made.length, rows.length);
+  made.forEach((m, i) => {
+    assert.equal(m.label, 1);
+    const changed = Array.from(m.values).flatMap((v, j) => (v !== rows[i]!.values[j] ? [j] : []));
+    if (i % 2 === 0) assert.ok(changed.length === 1 && Math.abs(m.values[changed[0]!]!) > 2, `row ${i}: one feature moved far out (${m.values[changed[0]!]})`);
+    else assert.ok(m.source.endsWith('+swapped') && changed.length <= 2);
+  });
 });
 
 test('separation and paired win rate', () => {

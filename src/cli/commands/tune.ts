@@ -106,6 +106,7 @@ export async function runTune(dataset: string, o: TuneCliOptions, log: (line: st
         out: o.out,
         budget: o.budget,
         dataset: path.resolve(dataset),
+        validationDataset: o.validation,
         base,
         fixed,
         seed: o.seed,

@@ -19,6 +19,10 @@ export interface FeatureDetectorConfig {
   /** Channels images are decoded with (grey images are repeated to RGB for the backbone). */
   channels: 1 | 3;
   scaling: BackboneScaling;
+  /** Per-image contrast standardisation before the backbone. */
+  standardise: boolean;
+  /** Reflected border (pixels per side) added before the backbone and cropped from the taps. */
+  padding: number;
   /** Images per backbone forward pass. */
   batchSize: number;
   /** Input pixels per feature-grid cell; 0 = the grid of the reference tap. */
@@ -33,8 +37,8 @@ export interface FeatureDetectorConfig {
   threshold: ThresholdSpec;
 }
 
-/** JSON-schema properties of {@link FeatureDetectorConfig}, with a detector's default taps and grid. */
-export function featureConfigProperties(defaults: { taps: readonly string[]; gridStride: number }) {
+/** JSON-schema properties of {@link FeatureDetectorConfig}, with a detector's own defaults. */
+export function featureConfigProperties(defaults: { taps: readonly string[]; gridStride: number; standardise: boolean; padding: number }) {
   return {
     backbone: { type: 'string', minLength: 1 },
     taps: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, maxItems: 8, default: [...defaults.taps] },
@@ -42,6 +46,8 @@ export function featureConfigProperties(defaults: { taps: readonly string[]; gri
     width: { type: 'integer', minimum: 8, maximum: 2048, default: 224 },
     channels: { enum: [1, 3], default: 3 },
     scaling: { enum: BACKBONE_SCALINGS, default: 'tf' },
+    standardise: { type: 'boolean', default: defaults.standardise },
+    padding: { type: 'integer', minimum: 0, maximum: 512, default: defaults.padding },
     batchSize: { type: 'integer', minimum: 1, maximum: 256, default: 8 },
     gridStride: { type: 'integer', minimum: 0, maximum: 256, default: defaults.gridStride },
     validationSplit: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.1 },

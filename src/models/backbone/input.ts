@@ -18,12 +18,33 @@ export const BACKBONE_SCALINGS: readonly BackboneScaling[] = ['tf', 'imagenet'];
 const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 
+/** Target mean and standard deviation of a standardised image's values in [0, 1]. */
+const STANDARD_MEAN = 0.5;
+const STANDARD_STD = 0.15;
+
+/**
+ * Per-image contrast standardisation: an affine map of the values to mean 0.5 and standard deviation
+ * 0.15 (clipped to [0, 1]), so that overall brightness and contrast, which vary from capture to
+ * capture, do not count as anomalies; relative variations within the image are kept.
+ */
+function standardiser(data: Float32Array): (v: number) => number {
+  let sum = 0;
+  for (let i = 0; i < data.length; i++) sum += data[i]!;
+  const mean = sum / data.length;
+  let sq = 0;
+  for (let i = 0; i < data.length; i++) sq += (data[i]! - mean) ** 2;
+  const std = Math.sqrt(sq / data.length);
+  const gain = std > 1e-6 ? STANDARD_STD / std : 0;
+  return (v) => Math.min(1, Math.max(0, STANDARD_MEAN + (v - mean) * gain));
+}
+
 /**
  * Packs `samples` into a (N, height, width, 3) tensor. Each image must already be height x width
  * (the input adapters decode at the detector's size) with 1 or 3 channels and finite values;
- * otherwise E_SHAPE / E_VALUE naming the image's source.
+ * otherwise E_SHAPE / E_VALUE naming the image's source. With `standardise`, each image's values are
+ * first mapped to a fixed mean and contrast (see {@link standardiser}).
  */
-export function backboneBatch(samples: readonly ImageSample[], height: number, width: number, scaling: BackboneScaling): tf.Tensor4D {
+export function backboneBatch(samples: readonly ImageSample[], height: number, width: number, scaling: BackboneScaling, standardise = false): tf.Tensor4D {
   const pixels = height * width;
   const out = new Float32Array(samples.length * pixels * 3);
   const scale = scaling === 'tf' ? [2, 2, 2] : IMAGENET_STD.map((s) => 1 / s);
@@ -40,12 +61,12 @@ export function backboneBatch(samples: readonly ImageSample[], height: number, w
     const base = n * pixels * 3;
     const src = im.data;
     const ch = im.channels;
+    for (let i = 0; i < src.length; i++) {
+      if (!Number.isFinite(src[i]!)) throw new VigilError('E_VALUE', `${s.source}: pixel ${Math.floor(i / ch)} channel ${i % ch} is ${src[i]}`, { file: s.source });
+    }
+    const pre = standardise ? standardiser(src) : (v: number) => v;
     for (let p = 0; p < pixels; p++) {
-      for (let c = 0; c < 3; c++) {
-        const v = src[p * ch + (ch === 1 ? 0 : c)]!;
-        if (!Number.isFinite(v)) throw new VigilError('E_VALUE', `${s.source}: pixel ${p} channel ${ch === 1 ? 0 : c} is ${v}`, { file: s.source });
-        out[base + p * 3 + c] = v * scale[c]! + shift[c]!;
-      }
+      for (let c = 0; c < 3; c++) out[base + p * 3 + c] = pre(src[p * ch + (ch === 1 ? 0 : c)]!) * scale[c]! + shift[c]!;
     }
   });
   return tf.tensor4d(out, [samples.length, height, width, 3]);

@@ -42,7 +42,7 @@ const schema = {
   additionalProperties: false,
   required: ['backbone'],
   properties: {
-    ...featureConfigProperties({ taps: PADIM_DEFAULT_TAPS, gridStride: 8 }),
+    ...featureConfigProperties({ taps: PADIM_DEFAULT_TAPS, gridStride: 8, standardise: false, padding: 16 }),
     dims: { type: 'integer', minimum: 1, maximum: 1024, default: 100 },
     epsilon: { type: 'number', exclusiveMinimum: 0, default: 0.01 },
   },

@@ -51,7 +51,7 @@ const schema = {
   additionalProperties: false,
   required: ['backbone'],
   properties: {
-    ...featureConfigProperties({ taps: PATCHCORE_DEFAULT_TAPS, gridStride: 0 }),
+    ...featureConfigProperties({ taps: PATCHCORE_DEFAULT_TAPS, gridStride: 0, standardise: false, padding: 16 }),
     neighbourhood: { type: 'integer', minimum: 1, maximum: 9, default: 3 },
     coresetRatio: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.1 },
     maxBank: { type: 'integer', minimum: 1, maximum: 1048576, default: 16384 },
