@@ -16,6 +16,7 @@ import '../../src/models/index.js';
 import { defaultBackboneDir } from '../../src/models/backbone/source.js';
 import { kCenterGreedy } from '../../src/models/components/coreset.js';
 import { NearestNeighbourIndex } from '../../src/models/components/nearest.js';
+import { PositionStatsAccumulator, standardiseGrid } from '../../src/models/components/position-stats.js';
 import { patchcoreFactory } from '../../src/models/patchcore/detector.js';
 import { reweightedImageScore } from '../../src/models/patchcore/score.js';
 import { TINY_TAPS, writeTinyBackbone } from './tiny-backbone.js';
@@ -151,7 +152,7 @@ function textures(seed: number): Textures {
   const rng = createRng(seed);
   const style = textureStyle('weave', rng);
   const img = (): Image => renderTexture(style, SIZE, rng);
-  const train = Array.from({ length: 14 }, (_, i) => ({ image: img(), source: `train-${i}` }));
+  const train = Array.from({ length: 22 }, (_, i) => ({ image: img(), source: `train-${i}` }));
   const base = img();
   const planted = plantDefect(base, rng, 'spot');
   return { train, clean: { image: base, source: 'clean' }, defect: { image: planted.image, source: 'defect', mask: planted.mask } };
@@ -168,12 +169,14 @@ test('PatchCore on a tiny backbone: localises a planted defect, boxes cover it, 
   t.after(() => rm(dir, { recursive: true, force: true }));
   const backbone = await writeTinyBackbone(path.join(dir, 'tiny'), SIZE);
   const data = textures(5);
-  const det = patchcoreFactory.create({ backbone, taps: [...TINY_TAPS], height: SIZE, width: SIZE, channels: 1, coresetRatio: 0.25, seed: 1, blurSigma: 2 });
+  // 9 of the 22 images are held out: enough for per-position statistics (normalisePositions).
+  const det = patchcoreFactory.create({ backbone, taps: [...TINY_TAPS], height: SIZE, width: SIZE, channels: 1, coresetRatio: 0.25, seed: 1, blurSigma: 2, validationSplit: 0.4 });
   let loaded: Detector<unknown> | null = null;
   try {
     await assert.rejects(det.score([data.clean]), (e: unknown) => e instanceof VigilError && e.code === 'E_NOT_FITTED');
     const report = await det.fit(data.train);
-    assert.equal(report.trainSamples + report.validationSamples, 14);
+    assert.equal(report.trainSamples, 13);
+    assert.equal(report.validationSamples, 9);
     assert.ok(report.validationScores.length > 0 && det.postprocess.threshold !== null);
     const summary = det.summary();
     assert.deepEqual(summary.input, { height: SIZE, width: SIZE, channels: 1 });
@@ -201,8 +204,9 @@ test('PatchCore on a tiny backbone: localises a planted defect, boxes cover it, 
     assert.match(defect!.reason!.summary, /PatchCore .* region\(s\)/);
 
     const modelDir = path.join(dir, 'model');
-    await det.save(modelDir);
-    assert.ok((await readdir(modelDir)).includes('memory-bank.f32'));
+    const manifest = await det.save(modelDir);
+    assert.deepEqual((await readdir(modelDir)).sort(), ['manifest.json', 'memory-bank.f32', 'position-mean.f32', 'position-std.f32']);
+    assert.equal(manifest.state.positionImages, 9);
     loaded = await loadDetector(modelDir);
     const again = await loaded.score([data.clean, data.defect]);
     assert.equal(again[0]!.score, clean!.score);
@@ -241,6 +245,26 @@ test('PatchCore bounds the bank and pool', async (t) => {
   } finally {
     det.dispose();
   }
+});
+
+test('per-position statistics: leave-one-out equals statistics of the others; z-scores', () => {
+  const rng = createRng(4);
+  const grids = Array.from({ length: 6 }, () => Float32Array.from({ length: 5 }, () => rng.normal() * 3 + 1));
+  const all = new PositionStatsAccumulator(5);
+  grids.forEach((g) => all.add(g));
+  const others = new PositionStatsAccumulator(5);
+  grids.slice(1).forEach((g) => others.add(g));
+  const loo = all.stats(grids[0]);
+  const direct = others.stats();
+  for (let p = 0; p < 5; p++) {
+    assert.ok(Math.abs(loo.mean[p]! - direct.mean[p]!) < 1e-5);
+    assert.ok(Math.abs(loo.std[p]! - direct.std[p]!) < 1e-5);
+    const vals = grids.slice(1).map((g) => g[p]!);
+    const m = vals.reduce((a, b) => a + b, 0) / 5;
+    assert.ok(Math.abs(direct.std[p]! - Math.sqrt(vals.reduce((a, b) => a + (b - m) ** 2, 0) / 4)) < 1e-5);
+  }
+  const z = standardiseGrid(grids[0]!, loo);
+  z.forEach((v, p) => assert.ok(Math.abs(v - (grids[0]![p]! - loo.mean[p]!) / loo.std[p]!) < 1e-6));
 });
 
 test('PatchCore config errors name the key', () => {

@@ -3,7 +3,9 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadDetector } from '../../core/detector.js';
 import { VigilError } from '../../core/errors.js';
-import type { ImageSample } from '../../core/types.js';
+import type { ImageSample, Series } from '../../core/types.js';
+import type { SeriesScoreResult } from '../../data/series.js';
+import { evaluateSeries, type SeriesEvaluation } from '../../pipeline/series-input.js';
 import '../../models/index.js';
 import { evaluateScores, labelScores, type Evaluation } from '../../pipeline/evaluate.js';
 import '../../pipeline/adapters.js';
@@ -42,19 +44,37 @@ export function evaluationJson(e: Evaluation): Record<string, unknown> {
   };
 }
 
-export async function runEvaluate(modelDir: string, dataset: string, o: EvaluateCliOptions, out: (text: string) => void = (t) => process.stdout.write(t + '\n')): Promise<Evaluation> {
+async function writeJson(file: string, value: unknown): Promise<void> {
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  await writeFile(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+export function formatSeriesEvaluation(e: SeriesEvaluation): string {
+  const f = (m: { precision: number; recall: number; f1: number }) => `P ${pct(m.precision)} R ${pct(m.recall)} F1 ${pct(m.f1)}`;
+  return [
+    `steps  AUROC ${pct(e.auroc)}  AUPRC ${pct(e.auprc)}  (${e.steps} steps, ${e.anomalousSteps} anomalous in ${e.segments} segment(s); threshold ${e.threshold.toPrecision(5)})`,
+    `       point-wise ${f(e.pointwise)} | point-adjusted ${f(e.pointAdjusted)} | range ${f(e.range)}; best point-wise F1 ${pct(e.bestF1.f1)}`,
+    ...(e.nab ? [`NAB    standard ${e.nab.standard.toFixed(1)}  low FP ${e.nab.lowFP.toFixed(1)}  low FN ${e.nab.lowFN.toFixed(1)}`] : []),
+  ].join('\n');
+}
+
+export async function runEvaluate(modelDir: string, dataset: string, o: EvaluateCliOptions, out: (text: string) => void = (t) => process.stdout.write(t + '\n')): Promise<Evaluation | SeriesEvaluation> {
   const detector = await loadDetector(modelDir);
   try {
     const threshold = detector.postprocess.threshold;
     if (threshold === null) throw new VigilError('E_NOT_FITTED', `${modelDir}: the model has no threshold`);
     const samples = await inputAdapter(detector.inputKind).loadTest(dataset, detector.summary().input, terminalProgress());
     const results = await detector.score(samples);
+    if (detector.inputKind === 'series') {
+      // Series are evaluated per time step (point-wise, point-adjusted, range F1, AUROC, NAB).
+      const ev = evaluateSeries(samples as unknown as Series[], results as SeriesScoreResult[], threshold);
+      out(formatSeriesEvaluation(ev));
+      if (o.json) await writeJson(o.json, ev);
+      return ev;
+    }
     const evaluation = evaluateScores(labelScores(samples as ImageSample[], results), threshold);
     out(formatEvaluation(evaluation));
-    if (o.json) {
-      await mkdir(path.dirname(path.resolve(o.json)), { recursive: true });
-      await writeFile(o.json, JSON.stringify(evaluationJson(evaluation), null, 2) + '\n');
-    }
+    if (o.json) await writeJson(o.json, evaluationJson(evaluation));
     if (o.maps && detector.inputKind === 'image') await writeHeatmaps(o.maps, samples as ImageSample[], results, dataset);
     return evaluation;
   } finally {

@@ -2,7 +2,9 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadDetector } from '../../core/detector.js';
-import type { ImageSample, ScoreResult } from '../../core/types.js';
+import type { ImageSample, ScoreResult, Series } from '../../core/types.js';
+import type { SeriesScoreResult } from '../../data/series.js';
+import { seriesStepLines } from '../../pipeline/series-input.js';
 import { writeHeatmapPng } from '../../data/images.js';
 import '../../models/index.js';
 import '../../pipeline/adapters.js';
@@ -51,6 +53,13 @@ export async function runScore(modelDir: string, input: string, o: ScoreCliOptio
     const samples = await inputAdapter(detector.inputKind).loadForScoring(input, summary.input, terminalProgress());
     const results = await detector.score(samples);
     const threshold = detector.postprocess.threshold;
+    if (detector.inputKind === 'series') {
+      // One line per time step, with the channels that drove it.
+      results.forEach((r, i) => {
+        for (const line of seriesStepLines(samples[i] as unknown as Series, r as SeriesScoreResult, detector.postprocess)) out(JSON.stringify(line));
+      });
+      return;
+    }
     results.forEach((r, i) => {
       const line: Record<string, unknown> = {
         file: samples[i]!.source,
@@ -60,6 +69,7 @@ export async function runScore(modelDir: string, input: string, o: ScoreCliOptio
         normalized: detector.postprocess.normalise(r.score),
         reason: r.reason?.summary,
       };
+      if (r.reason?.top) line.top = r.reason.top;
       if (o.boxes) line.boxes = r.reason?.boxes ?? [];
       out(JSON.stringify(line));
     });

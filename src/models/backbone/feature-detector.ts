@@ -43,6 +43,15 @@ export abstract class FeatureDetector<C extends FeatureDetectorConfig> extends B
   protected abstract fitModel(train: ImageSample[], extractor: FeatureExtractor, opts: FitOptions<ImageSample>): Promise<void>;
   /** Patch scores of each sample, in order. */
   protected abstract scorePatches(samples: ImageSample[], extractor: FeatureExtractor, opts: ExtractOptions): Promise<PatchScoreBatch>;
+  /**
+   * Patch scores of the held-out normal images the thresholds are fitted on. A detector that learns
+   * something from them (e.g. per-position statistics) overrides this and must return scores that
+   * are not biased by that learning. `heldOut` is false when there was no validation split and
+   * these are the training images.
+   */
+  protected calibrate(samples: ImageSample[], extractor: FeatureExtractor, opts: ExtractOptions, _heldOut: boolean): Promise<PatchScoreBatch> {
+    return this.scorePatches(samples, extractor, opts);
+  }
   /** What the score is, for reasons ("PatchCore nearest-neighbour distance"...). */
   protected abstract readonly scoreName: string;
   /** Frees the model's own engine memory (not the backbone). */
@@ -77,10 +86,12 @@ export abstract class FeatureDetector<C extends FeatureDetectorConfig> extends B
     const extractor = await this.openExtractor();
     this.pixelThreshold = null;
     await this.fitModel(split.train, extractor, opts);
-    const trainSeconds = (performance.now() - t0) / 1000;
     // Threshold material: held-out normal images, or the training images when there are none.
-    const calibration = split.validation.length > 0 ? split.validation : split.train;
-    const scored = await this.scoreInternal(calibration, false, { progress: opts.progress, label: 'scoring held-out normal images', signal: opts.signal });
+    const heldOut = split.validation.length > 0;
+    const calibration = heldOut ? split.validation : split.train;
+    const extractOpts = { progress: opts.progress, label: 'scoring held-out normal images', signal: opts.signal };
+    const scored = this.toResults(await this.calibrate(calibration, extractor, extractOpts, heldOut), false);
+    const trainSeconds = (performance.now() - t0) / 1000;
     this.pixelThreshold = pixelThresholdFromMaps(
       scored.map((s) => s.map!),
       c.pixelQuantile,
@@ -104,9 +115,13 @@ export abstract class FeatureDetector<C extends FeatureDetectorConfig> extends B
   private async scoreInternal(batch: ImageSample[], withBoxes: boolean, opts: ExtractOptions): Promise<ScoreResult[]> {
     if (!this.fitted) throw new VigilError('E_NOT_FITTED', `${this.kind}: the model is not trained`);
     if (batch.length === 0) return [];
-    const { height: H, width: W, blurSigma } = this.config;
     const extractor = await this.openExtractor();
-    const patches = await this.scorePatches(batch, extractor, opts);
+    return this.toResults(await this.scorePatches(batch, extractor, opts), withBoxes);
+  }
+
+  /** Patch grids → full-size smoothed maps, image scores, boxes and reasons. */
+  private toResults(patches: PatchScoreBatch, withBoxes: boolean): ScoreResult[] {
+    const { height: H, width: W, blurSigma } = this.config;
     return patches.items.map((p) => {
       const map = patchScoresToMap(p.grid, patches.height, patches.width, H, W, blurSigma);
       const score = p.score ?? aggregateMap(map.values, 'max');

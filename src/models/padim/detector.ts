@@ -143,7 +143,7 @@ class PadimDetector extends FeatureDetector<PadimConfig> {
     const c = this.config;
     return {
       input: { height: c.height, width: c.width, channels: c.channels },
-      preprocess: { backbone: c.backbone, taps: c.taps, scaling: c.scaling },
+      preprocess: { backbone: c.backbone, taps: c.taps, scaling: c.scaling, standardise: c.standardise, padding: c.padding },
       state: state as unknown as Record<string, unknown>,
       files: {
         [MEAN_FILE]: float32ToBytes(g.mean),

@@ -8,11 +8,20 @@
  * stride-16 stages (the analogues of the paper's WideResNet-50 layer2 and layer3), each averaged
  * over 3x3 neighbourhoods, upsampled to the 28x28 grid and concatenated: 784 patches of 768 dims per
  * 224x224 image, i.e. 2.4 MB of features per training image before reduction. The bank is
- * min(maxBank = 16384, 10% of all training patches) vectors chosen by k-center on a 128-dim random
+ * min(maxBank = 4096, 10% of all training patches) vectors chosen by k-center on a 128-dim random
  * projection from a pool of at most 65536 patches (see memory-bank.ts), so the model file is at
- * most 16384 * 768 * 4 bytes ≈ 50 MB whatever the training set size.
+ * most 4096 * 768 * 4 bytes ≈ 12.6 MB whatever the training set size, and scoring one image costs
+ * 784 x 4096 x 768 multiply-adds (~0.3 s on one wasm thread). Taps run on the image with a 16-pixel
+ * reflected border (config.padding) so that border cells do not see the convolutions' zero padding.
  *
  * Nearest-neighbour search is exact, by matrix multiplication on the engine (components/nearest.ts).
+ *
+ * vigil addition (`normalisePositions`, on by default; off = the paper's scores): patch distances
+ * are standardised per grid position with their mean and spread on the held-out normal images
+ * (components/position-stats.ts), so that positions where normal images vary most (the borders of
+ * stretched images) do not decide the image score; Eq. 7 then applies to these z-scores. The
+ * held-out images' own scores use leave-one-out statistics, so the threshold is not biased. With
+ * fewer than 8 held-out images the raw distances are kept.
  */
 import { registerDetector, type DetectorArtifacts, type DetectorFactory } from '../../core/detector.js';
 import { validateConfig } from '../../core/config.js';
@@ -25,6 +34,7 @@ import type { ExtractOptions, FeatureExtractor } from '../backbone/extract.js';
 import { FeatureDetector, type PatchScoreBatch } from '../backbone/feature-detector.js';
 import { embeddingGrid } from '../backbone/grid.js';
 import { NearestNeighbourIndex } from '../components/nearest.js';
+import { PositionStatsAccumulator, standardiseGrid, type PositionStats } from '../components/position-stats.js';
 import { locallyAwareEmbedding } from './embedding.js';
 import { MemoryBankBuilder } from './memory-bank.js';
 import { reweightedImageScore } from './score.js';
@@ -44,7 +54,12 @@ export interface PatchcoreConfig extends FeatureDetectorConfig {
   projectionDims: number;
   /** b: bank neighbours in the image-score reweighting (1 = plain maximum). */
   neighbours: number;
+  /** Standardise patch scores per grid position on held-out normal images (vigil addition). */
+  normalisePositions: boolean;
 }
+
+/** Held-out images needed before per-position statistics are used. */
+export const MIN_POSITION_IMAGES = 8;
 
 const schema = {
   type: 'object',
@@ -54,10 +69,11 @@ const schema = {
     ...featureConfigProperties({ taps: PATCHCORE_DEFAULT_TAPS, gridStride: 0, standardise: false, padding: 16 }),
     neighbourhood: { type: 'integer', minimum: 1, maximum: 9, default: 3 },
     coresetRatio: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.1 },
-    maxBank: { type: 'integer', minimum: 1, maximum: 1048576, default: 16384 },
+    maxBank: { type: 'integer', minimum: 1, maximum: 1048576, default: 4096 },
     maxPool: { type: 'integer', minimum: 1, maximum: 4194304, default: 65536 },
     projectionDims: { type: 'integer', minimum: 0, maximum: 4096, default: 128 },
     neighbours: { type: 'integer', minimum: 1, maximum: 64, default: 9 },
+    normalisePositions: { type: 'boolean', default: true },
   },
 } as const;
 
@@ -71,16 +87,23 @@ interface PatchcoreState {
   perImage: number;
   pixelThreshold: number | null;
   taps: { name: string; height: number; width: number; channels: number }[];
+  /** Held-out images the per-position statistics rest on; 0 when patch scores are raw distances. */
+  positionImages: number;
 }
 
 const BANK_FILE = 'memory-bank.f32';
+const POSITION_MEAN_FILE = 'position-mean.f32';
+const POSITION_STD_FILE = 'position-std.f32';
 
 class PatchcoreDetector extends FeatureDetector<PatchcoreConfig> {
   readonly kind = 'patchcore';
-  protected readonly scoreName = 'PatchCore reweighted nearest-neighbour distance';
+  protected get scoreName(): string {
+    return this.positions ? 'PatchCore reweighted patch z-score (distance standardised per position)' : 'PatchCore reweighted nearest-neighbour distance';
+  }
   private index: NearestNeighbourIndex | null = null;
   private grid: { height: number; width: number } | null = null;
-  private bankInfo: Omit<PatchcoreState, 'grid' | 'pixelThreshold' | 'taps'> | null = null;
+  private bankInfo: Omit<PatchcoreState, 'grid' | 'pixelThreshold' | 'taps' | 'positionImages'> | null = null;
+  private positions: { stats: PositionStats; images: number } | null = null;
 
   constructor(config: Readonly<PatchcoreConfig>, postprocess?: PostProcessor, report?: FitReport | null) {
     super(config, postprocess, report);
@@ -129,33 +152,74 @@ class PatchcoreDetector extends FeatureDetector<PatchcoreConfig> {
     }
   }
 
-  protected async scorePatches(samples: ImageSample[], extractor: FeatureExtractor, opts: ExtractOptions): Promise<PatchScoreBatch> {
+  protected scorePatches(samples: ImageSample[], extractor: FeatureExtractor, opts: ExtractOptions): Promise<PatchScoreBatch> {
+    const stats = this.positions?.stats ?? null;
+    return this.patchScores(samples, extractor, opts, () => stats);
+  }
+
+  /**
+   * Nearest-neighbour distance of every patch, standardised with `statsFor(i)` when it gives
+   * statistics, and the Eq. 7 image score. Grids are (h * w).
+   */
+  private async patchScores(
+    samples: ImageSample[],
+    extractor: FeatureExtractor,
+    opts: ExtractOptions,
+    statsFor: (i: number) => PositionStats | null,
+  ): Promise<PatchScoreBatch> {
     const index = this.index!;
     const { height, width } = this.grid!;
     const P = height * width;
     const D = index.dim;
     const items: PatchScoreBatch['items'] = [];
-    await this.embed(samples, extractor, opts, (values, _o, count) => {
+    await this.embed(samples, extractor, opts, (values, offset, count) => {
       const nn = index.search(values, count * P);
       for (let i = 0; i < count; i++) {
         const distances = nn.distances.slice(i * P, (i + 1) * P);
+        const stats = statsFor(offset + i);
+        const grid = stats ? standardiseGrid(distances, stats) : distances;
         const nearest = nn.indices.subarray(i * P, (i + 1) * P);
-        const score = reweightedImageScore(distances, nearest, values.subarray(i * P * D, (i + 1) * P * D), index, this.config.neighbours);
-        items.push({ grid: distances, score });
+        const score = reweightedImageScore(grid, nearest, values.subarray(i * P * D, (i + 1) * P * D), index, this.config.neighbours);
+        items.push({ grid, score });
       }
     });
     return { height, width, items };
   }
 
+  /**
+   * Learns the per-position statistics from the held-out normal images (first pass: raw
+   * distances), then scores each of them with statistics that leave it out (second pass).
+   */
+  protected override async calibrate(samples: ImageSample[], extractor: FeatureExtractor, opts: ExtractOptions, heldOut: boolean): Promise<PatchScoreBatch> {
+    this.positions = null;
+    if (!this.config.normalisePositions || !heldOut || samples.length < MIN_POSITION_IMAGES) return this.scorePatches(samples, extractor, opts);
+    const raw = await this.patchScores(samples, extractor, { ...opts, label: 'PatchCore: position statistics' }, () => null);
+    const acc = new PositionStatsAccumulator(raw.height * raw.width);
+    for (const item of raw.items) acc.add(item.grid);
+    this.positions = { stats: acc.stats(), images: samples.length };
+    return this.patchScores(samples, extractor, opts, (i) => acc.stats(raw.items[i]!.grid));
+  }
+
   protected async artifacts(): Promise<DetectorArtifacts> {
     if (!this.index || !this.grid || !this.bankInfo || !this.extractor) throw new VigilError('E_NOT_FITTED', 'patchcore: cannot save an untrained model');
-    const state: PatchcoreState = { grid: this.grid, ...this.bankInfo, pixelThreshold: this.pixelThreshold, taps: this.extractor.taps.map((t) => ({ ...t })) };
+    const state: PatchcoreState = {
+      grid: this.grid,
+      ...this.bankInfo,
+      pixelThreshold: this.pixelThreshold,
+      taps: this.extractor.taps.map((t) => ({ ...t })),
+      positionImages: this.positions?.images ?? 0,
+    };
     const c = this.config;
+    const files: Record<string, Uint8Array> = { [BANK_FILE]: float32ToBytes(this.index.vectors) };
+    if (this.positions) {
+      files[POSITION_MEAN_FILE] = float32ToBytes(this.positions.stats.mean);
+      files[POSITION_STD_FILE] = float32ToBytes(this.positions.stats.std);
+    }
     return {
       input: { height: c.height, width: c.width, channels: c.channels },
-      preprocess: { backbone: c.backbone, taps: c.taps, scaling: c.scaling },
+      preprocess: { backbone: c.backbone, taps: c.taps, scaling: c.scaling, standardise: c.standardise, padding: c.padding },
       state: state as unknown as Record<string, unknown>,
-      files: { [BANK_FILE]: float32ToBytes(this.index.vectors) },
+      files,
     };
   }
 
@@ -179,12 +243,25 @@ class PatchcoreDetector extends FeatureDetector<PatchcoreConfig> {
     this.grid = s.grid;
     this.bankInfo = { dim: s.dim, bankSize: s.bankSize, trainPatches: s.trainPatches ?? 0, pooled: s.pooled ?? 0, perImage: s.perImage ?? 0 };
     this.pixelThreshold = s.pixelThreshold ?? null;
+    this.positions = null;
+    if (s.positionImages) {
+      const P = s.grid.height * s.grid.width;
+      const read = (name: string): Float32Array => {
+        const f = files[name];
+        if (!f) throw new VigilError('E_MODEL_CORRUPT', `${dir}: ${name} is not listed in the manifest`, { path: dir, file: name });
+        const v = bytesToFloat32(f, `${dir}/${name}`);
+        if (v.length !== P) throw new VigilError('E_MODEL_CORRUPT', `${dir}/${name}: ${v.length} values, the ${s.grid!.height}x${s.grid!.width} grid needs ${P}`, { path: dir });
+        return v;
+      };
+      this.positions = { stats: { mean: read(POSITION_MEAN_FILE), std: read(POSITION_STD_FILE) }, images: s.positionImages };
+    }
     this.index = new NearestNeighbourIndex(bank, s.dim);
   }
 
   protected disposeModel(): void {
     this.index?.dispose();
     this.index = null;
+    this.positions = null;
   }
 }
 

@@ -12,19 +12,22 @@
 import type { NearestNeighbourIndex } from '../components/nearest.js';
 
 /**
- * `distances` and `nearest` are each patch's nearest-neighbour distance and bank index (P);
- * `features` the image's patch features (P, D).
+ * `patchScores` (P) are the scores the image score is taken from: each patch's nearest-neighbour
+ * distance as in the paper, or those distances standardised per position (the detector's
+ * `normalisePositions`); m_test,* is the patch with the largest one and s* its score. `nearest`
+ * holds each patch's nearest bank index (P) and `features` the image's patch features (P, D); the
+ * softmax always uses Euclidean feature distances.
  */
 export function reweightedImageScore(
-  distances: Float32Array,
+  patchScores: Float32Array,
   nearest: Int32Array,
   features: Float32Array,
   index: NearestNeighbourIndex,
   neighbours: number,
 ): number {
   let pStar = 0;
-  for (let p = 1; p < distances.length; p++) if (distances[p]! > distances[pStar]!) pStar = p;
-  const sStar = distances[pStar]!;
+  for (let p = 1; p < patchScores.length; p++) if (patchScores[p]! > patchScores[pStar]!) pStar = p;
+  const sStar = patchScores[pStar]!;
   const b = Math.min(neighbours, index.size);
   if (b <= 1) return sStar;
   const D = index.dim;
