@@ -10,8 +10,8 @@
  *        [--train-step 1] [--test-step 1] [--out bench/results/magnetic-tile.md]
  *   npm run bench -- magnetic-tile <magnetic-tile-dir>
  *
- * --train-step / --test-step keep every n-th training image / defect image (quick runs only; the
- * results file says so).
+ * --train-step / --test-step keep every n-th training image / test image of each label (quick runs
+ * only; the results file says so).
  */
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -251,9 +251,9 @@ export async function main(argv: string[]): Promise<void> {
 
   const ds = await loadMagneticTile(dir);
   const trainRefs = ds.train.filter((_, i) => i % trainStep === 0);
-  const testRefs = [...ds.test.filter((r) => r.label === 0), ...ds.test.filter((r) => r.label === 1).filter((_, i) => i % testStep === 0)];
+  const testRefs = [...ds.test.filter((r) => r.label === 0).filter((_, i) => i % testStep === 0), ...ds.test.filter((r) => r.label === 1).filter((_, i) => i % testStep === 0)];
   const notes: string[] = [];
-  if (trainStep > 1 || testStep > 1) notes.push(`**Quick run**: every ${trainStep}th training image and every ${testStep}th defect image only; not the full protocol.`);
+  if (trainStep > 1 || testStep > 1) notes.push(`**Quick run**: every ${trainStep}th training image and every ${testStep}th test image only; not the full protocol.`);
   const runs: DetectorRun[] = [];
   let timings: SearchTiming[] = [];
   for (const kind of kinds) {

@@ -2,7 +2,7 @@
  * Tuning benchmark: does `vigil tune` (random search + successive halving, label-free selection on
  * planted defects) beat the default configuration, and what does the search cost?
  *
- *   npm run bench -- tune /usr/share/datasets/fashion-mnist [--classes 0,1,2] [--budget 13] [--trial-samples 1500]
+ *   npm run bench -- tune /usr/share/datasets/fashion-mnist [--classes 0,1,2] [--budget 13] [--trial-samples N]
  *   npm run bench -- tune ../shared/data/magnetic-tile [--budget 13] [--size 64]
  *
  * The default budget is 13 trials (9 configurations x 2 epochs, the best 3 x 7, the best 1 x 20): a
@@ -356,7 +356,7 @@ export async function main(argv: string[]): Promise<void> {
   const size = Number(values.size);
   const limit = values.limit ? Number(values.limit) : null;
   const budgetText = values.budget ?? '13';
-  const trialSamples = values['trial-samples'] ? Number(values['trial-samples']) : kind === 'fashion-mnist' ? 1500 : null;
+  const trialSamples = values['trial-samples'] ? Number(values['trial-samples']) : null;
   await initEngine();
   const tasks = kind === 'fashion-mnist' ? await fashionTasks(dir, values.classes!.split(',').map(Number), limit, seed) : [await tileTask(dir, size, limit, seed)];
   if (values.study) {

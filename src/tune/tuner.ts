@@ -91,7 +91,11 @@ export interface TuneOptions {
   maxHoldout?: number;
   /** Synthetic image anomalies for label-free selection (default DEFAULT_IMAGE_ANOMALIES). */
   synthetic?: readonly ImageAnomalyKind[];
-  /** Train trials on at most this many samples (a seeded subset); the refit uses all. */
+  /**
+   * Train trials on at most this many samples (a seeded subset) to make them cheaper; the refit
+   * uses all the samples, with its epochs scaled down so that it takes as many optimisation steps
+   * as the winning trial did.
+   */
   trialSamples?: number;
   space?: SpaceOverride;
   /** Configuration 0 is the base settings (default true): the search starts from the default. */
@@ -447,10 +451,20 @@ export async function tune<S>(o: TuneOptions, data: TuneData<S>): Promise<TuneRe
   }
   if (o.signal?.aborted) return result({ interrupted: true, stoppedByBudget });
 
+  const lastRung = plan.rungs.at(-1)!;
+  if (winner.resource < lastRung.resource) {
+    log(`note: the budget ran out before rung ${lastRung.index} (${lastRung.resource}); the winner was judged, and is refitted, at ${winner.resource}; a larger --budget lets it train longer`);
+  }
   // Refit the winner on all the training data, as `vigil train` would.
   const tRefit = performance.now();
   const decision = winner.threshold!;
-  const config = fullConfig(winner.settings, res.kind === 'epochs' ? winner.resource : null);
+  let refitResource: number | null = res.kind === 'epochs' ? winner.resource : null;
+  if (refitResource !== null && trainPart.length < data.normal.length && o.trialSamples !== undefined) {
+    // Trials saw a subset: keep the number of optimisation steps the winner was judged with.
+    refitResource = Math.max(1, Math.round((refitResource * trainPart.length) / data.normal.length));
+    log(`trials trained on ${trainPart.length} samples: the refit on ${data.normal.length} runs ${refitResource} epochs, the same number of steps as ${winner.resource} epochs there`);
+  }
+  const config = fullConfig(winner.settings, refitResource);
   const spec = thresholdSpecOf(decision.choice);
   if (spec) config.threshold = spec;
   log(`refitting ${winner.id} on all ${data.normal.length} normal samples; threshold: ${describeChoice(decision.choice)}`);

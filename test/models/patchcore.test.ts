@@ -232,6 +232,8 @@ test('PatchCore bounds the bank and pool', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'vigil-patchcore-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const backbone = await writeTinyBackbone(path.join(dir, 'tiny'), SIZE);
+  await initEngine();
+  const tensors = tf.memory().numTensors;
   const det = patchcoreFactory.create({ backbone, taps: [...TINY_TAPS], height: SIZE, width: SIZE, channels: 1, maxPool: 1000, maxBank: 150, validationSplit: 0 });
   try {
     await det.fit(textures(9).train.slice(0, 6));
@@ -245,6 +247,7 @@ test('PatchCore bounds the bank and pool', async (t) => {
   } finally {
     det.dispose();
   }
+  assert.equal(tf.memory().numTensors, tensors, 'fit, save and dispose leave no tensors behind');
 });
 
 test('per-position statistics: leave-one-out equals statistics of the others; z-scores', () => {

@@ -153,3 +153,41 @@ test('vigil tune saves the best model and a config that vigil train reproduces',
     await cleanup();
   }
 });
+
+test('a time budget: the first trial is timed, the plan is sized to fit, and the search stops near the deadline', async () => {
+  const { dir, cleanup } = await tempDir('tune-time');
+  try {
+    const data = path.join(dir, 'data');
+    await generateTextureDataset(data, { count: 50, size: SIZE, seed: 9 });
+    const { normal } = await inputAdapter('image').loadTrain(data, input);
+    const out = path.join(dir, 'tuned');
+    const started: { id: string; total: number }[] = [];
+    const result = await tune(
+      {
+        detector: 'conv-ae',
+        out,
+        dataset: data,
+        budget: { seconds: 6 },
+        base: { height: SIZE, width: SIZE, filters: 4, batchSize: 16 },
+        minResource: 1,
+        maxResource: 3,
+        space,
+        events: { trialStart: (t) => started.push({ id: t.id, total: t.total }) },
+      },
+      { normal: normal as ImageSample[] },
+    );
+    assert.equal(started[0]!.id, 'c0@1', 'the base configuration at the smallest resource is timed first');
+    assert.equal(started[0]!.total, 0, 'before it, the plan is unknown');
+    const entries = parseJournal(await readFile(path.join(out, 'trials.jsonl'), 'utf8'), 'trials.jsonl');
+    const plan = entries.find((e) => e.type === 'plan');
+    assert.ok(plan && plan.type === 'plan' && /min budget; first trial/.test(plan.sizing), JSON.stringify(plan));
+    assert.ok(result.plan!.trials >= 2);
+    assert.equal(new Set(started.map((s) => s.id)).size, started.length, 'the timed trial is not run twice');
+    // Trials only start while the estimate says they fit (10% grace); one trial may run past the end.
+    const longest = Math.max(...result.trials.map((t) => t.seconds));
+    assert.ok(result.searchSeconds <= 6 * 1.1 + longest + 1, `searched ${result.searchSeconds.toFixed(1)} s`);
+    assert.ok(result.modelDir);
+  } finally {
+    await cleanup();
+  }
+});

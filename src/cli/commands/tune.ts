@@ -194,7 +194,7 @@ export function registerTune(program: Command): void {
     .option('--max-resource <n>', 'largest trial resource', parseNumber('--max-resource'))
     .option('--holdout <fraction>', 'normal training data held out for selection (default 0.2)', parseNumber('--holdout'))
     .option('--max-holdout <n>', 'at most this many held-out samples (default 250)', parseInteger('--max-holdout'))
-    .option('--trial-samples <n>', 'train trials on at most n samples (the final refit uses all)', parseInteger('--trial-samples'))
+    .option('--trial-samples <n>', 'train trials on at most n samples (the refit uses all, for as many steps as the winner took)', parseInteger('--trial-samples'))
     .option('--synthetic <kinds>', `synthetic image anomalies for label-free selection, comma-separated: ${IMAGE_ANOMALY_KINDS.join(', ')} (default ${DEFAULT_IMAGE_ANOMALIES.join(',')})`, parseKinds)
     .option('--seed <n>', 'random seed of the search and of every model', parseInteger('--seed'))
     .option('--size <HxW>', 'input size the images are resized to', parseSize)
