@@ -48,10 +48,19 @@ import { REFERENCE_CONFIG } from './fashion-mnist.js';
 
 interface Task {
   name: string;
+  /** What the default trains on (the protocol's training set). */
   train: ImageSample[];
   test: ImageSample[];
   defaults: Record<string, unknown>;
+  /** What the search and the refit train on (the training set less a labelled validation split). */
+  tuneTrain?: ImageSample[];
+  /** Case (c): labelled validation images taken from the training split. */
+  validation?: ImageSample[];
+  /** Case (b): a few labelled anomalies taken from the training split. */
+  anomalies?: ImageSample[];
 }
+
+type BenchSelection = 'label-free' | 'few-labels' | 'labelled';
 
 interface Row {
   task: string;
@@ -81,18 +90,33 @@ const cpuMinutes = (since: NodeJS.CpuUsage) => {
   return (u.user + u.system) / 6e7;
 };
 
-async function fashionTasks(dir: string, classes: number[], limit: number | null, seed: number): Promise<Task[]> {
+/**
+ * Fashion-MNIST tasks. With labels (cases b and c) they come from the *training* split only: the
+ * other classes' training images are the anomalies; (c) also holds `labelled` of class k's training
+ * images out of training as the normal half of the validation set.
+ */
+async function fashionTasks(dir: string, classes: number[], limit: number | null, seed: number, selection: BenchSelection, labelled: number): Promise<Task[]> {
   const data = await loadFashionMnist(dir);
   const test = packedSamples(data.test.images, { classes: data.test.labels, normalClasses: [0] });
   return classes.map((cls) => {
     let idx = indicesOfClass(data.train.labels, cls);
     if (limit !== null) idx = createRng(seed).shuffle(idx).slice(0, limit).sort((a, b) => a - b);
-    return {
+    const task: Task = {
       name: `fashion-mnist class ${cls} (${FASHION_MNIST_CLASSES[cls]})`,
       train: packedSamples(data.train.images, { indices: idx }),
       test: test.map((s) => ({ ...s, label: Number(s.category) === cls ? 0 : 1 })),
       defaults: { ...REFERENCE_CONFIG, epochs: 20 },
     };
+    if (selection === 'label-free') return task;
+    const others = createRng(`${seed}:others:${cls}`)
+      .shuffle(Array.from(data.train.labels.keys()).filter((i) => data.train.labels[i] !== cls))
+      .slice(0, labelled);
+    const anomalies = packedSamples(data.train.images, { indices: others }).map((s) => ({ ...s, label: 1 as const }));
+    if (selection === 'few-labels') return { ...task, anomalies };
+    const order = createRng(`${seed}:validation:${cls}`).shuffle([...idx]);
+    const held = new Set(order.slice(0, labelled));
+    const normalVal = packedSamples(data.train.images, { indices: order.slice(0, labelled).sort((a, b) => a - b) }).map((s) => ({ ...s, label: 0 as const }));
+    return { ...task, tuneTrain: packedSamples(data.train.images, { indices: idx.filter((i) => !held.has(i)) }), validation: [...normalVal, ...anomalies] };
   });
 }
 
@@ -109,7 +133,7 @@ async function tileTask(dir: string, size: number, limit: number | null, seed: n
   };
 }
 
-async function runTask(task: Task, o: { budget: ReturnType<typeof parseBudget>; trialSamples: number | null; seed: number; work: string; eta: number; synthetic?: ImageAnomalyKind[] }): Promise<Row> {
+async function runTask(task: Task, o: { budget: ReturnType<typeof parseBudget>; trialSamples: number | null; seed: number; work: string; eta: number; synthetic?: ImageAnomalyKind[]; selection: BenchSelection }): Promise<Row> {
   const labels = task.test.map((s) => s.label!);
   const log = (l: string) => process.stderr.write(`[${task.name}] ${l}\n`);
   // The default configuration, trained once.
@@ -125,7 +149,7 @@ async function runTask(task: Task, o: { budget: ReturnType<typeof parseBudget>; 
   det.dispose();
   log(`default: AUROC ${(100 * defaultAuroc).toFixed(1)}, F1 ${(100 * defaultF1).toFixed(1)}, ${defaultMinutes.toFixed(1)} min`);
 
-  const out = path.join(o.work, task.name.replace(/[^a-z0-9]+/gi, '-'));
+  const out = path.join(o.work, `${task.name}-${o.selection}-${(o.synthetic ?? DEFAULT_IMAGE_ANOMALIES).join('+')}`.replace(/[^a-z0-9+]+/gi, '-'));
   const cSearch = process.cpuUsage();
   let searchCpu = 0;
   let cRefit = process.cpuUsage();
@@ -140,6 +164,7 @@ async function runTask(task: Task, o: { budget: ReturnType<typeof parseBudget>; 
       eta: o.eta,
       trialSamples: o.trialSamples ?? undefined,
       synthetic: o.synthetic,
+      selection: o.selection,
       fresh: true,
       events: {
         log,
@@ -151,7 +176,7 @@ async function runTask(task: Task, o: { budget: ReturnType<typeof parseBudget>; 
         },
       },
     },
-    { normal: task.train },
+    { normal: task.tuneTrain ?? task.train, validation: task.validation, anomalies: task.anomalies },
   );
   const refitCpu = cpuMinutes(cRefit);
   const tuned = await loadDetector<ImageSample>(result.modelDir!);
@@ -186,11 +211,11 @@ async function runTask(task: Task, o: { budget: ReturnType<typeof parseBudget>; 
 
 const pct = (v: number) => (100 * v).toFixed(1);
 
-function section(kind: string, rows: Row[], o: { command: string; budget: string; trialSamples: number | null; limit: number | null; size: number; synthetic: readonly string[] }): string {
+function section(kind: string, rows: Row[], o: { command: string; budget: string; trialSamples: number | null; limit: number | null; size: number; synthetic: readonly string[]; selection: BenchSelection; labelled: number; key: string }): string {
   const info = engineInfo();
   const lines = [
-    `<!-- ${kind} -->`,
-    kind === 'fashion-mnist' ? '## One-class Fashion-MNIST' : '## Magnetic tile defects',
+    `<!-- ${o.key} -->`,
+    `${kind === 'fashion-mnist' ? '## One-class Fashion-MNIST' : '## Magnetic tile defects'}: ${o.selection} selection${o.selection === 'label-free' ? ` on ${o.synthetic.join(' + ')}` : ''}`,
     '',
     `Command: \`${o.command}\`  `,
     `Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}) shared with other work, Node ${process.version}, TF.js ${info.backend}${info.simd ? ' (SIMD)' : ''}, one thread  `,
@@ -200,7 +225,13 @@ function section(kind: string, rows: Row[], o: { command: string; budget: string
       ? 'Protocol (../shared/BENCHMARKS.md): train on the 6,000 training images of class k, test on all 10,000 test images (class k normal). Three classes only, to fit the time on two shared cores. Default = the reference autoencoder (depth 2, 32 filters, latent 32, MSE, mean, Adam 1e-3, batch 128, 20 epochs).'
       : `Protocol (../shared/BENCHMARKS.md): sorted MT_Free images, every fifth a test image, the rest training; test = those + all 392 defect images; images resized to ${o.size}x${o.size} grey. Default = conv-ae's defaults (depth 3, 32 filters, latent 64, MSE, mean, 20 epochs).`,
     '',
-    `Selection is label-free: trials are judged by the AUROC between held-out normal training images and altered copies of them (${o.synthetic.join(' and ')}: planted scratches, spots and cracks from \`plantDefect\`; whole images turned by 90° or flipped), taken in turn; no test image and no real anomaly is used. Cost of the search, of the refit of the winner on all training images and, for scale, of one training of the default: CPU minutes of the benchmark process (TF.js wasm runs on one thread, so this is the time it needs with a core to itself) and, in brackets, wall minutes on this machine, which was shared with other work at the time.`,
+    `${
+      o.selection === 'label-free'
+        ? `Selection is label-free: trials are judged by the AUROC between held-out normal training images and altered copies of them (${o.synthetic.join(' and ')}${o.synthetic.length > 1 ? ', taken in turn' : ''}; defect: planted scratches, spots and cracks from \`plantDefect\`; rotate: whole images turned by 90° or flipped); no test image and no real anomaly is used.`
+        : o.selection === 'labelled'
+          ? `Selection on a labelled validation set taken from the training split: ${o.labelled} training images of class k (held out of training, so the search and the refit train on ${6000 - o.labelled}) and ${o.labelled} training images of the other classes; metric AUROC. No test image is used.`
+          : `Selection with a few labels: ${o.labelled} training images of other classes as labelled anomalies (half the criterion), held-out normal images with synthetic anomalies (the other half). No test image is used.`
+    } Cost of the search, of the refit of the winner on all training images and, for scale, of one training of the default: CPU minutes of the benchmark process (TF.js wasm runs on one thread, so this is the time it needs with a core to itself) and, in brackets, wall minutes on this machine, which was shared with other work at the time.`,
     '',
     '| task | default AUROC | tuned AUROC | Δ | default F1 | tuned F1 | search CPU min (wall) | refit CPU min (wall) | default training CPU min (wall) | trials (plan: configs x epochs) |',
     '|---|---|---|---|---|---|---|---|---|---|',
@@ -228,7 +259,7 @@ function section(kind: string, rows: Row[], o: { command: string; budget: string
   } else {
     lines.push('Peers (../shared/BENCHMARKS.md, image AUROC): OC-SVM 58.7, 1-NN 80.0, GeoTrans 75.5, GANomaly 76.6, DifferNet 97.7, CS-Flow about 99.');
   }
-  lines.push(`<!-- /${kind} -->`);
+  lines.push(`<!-- /${o.key} -->`);
   return lines.join('\n');
 }
 
@@ -240,7 +271,8 @@ async function writeSection(file: string, kind: string, text: string): Promise<v
   } catch {
     doc = '# Tuning: `vigil tune` against the default configuration\n\nWritten by `npm run bench -- tune <dir>`; each data set has its own section.\n';
   }
-  const re = new RegExp(`<!-- ${kind} -->[\\s\\S]*?<!-- /${kind} -->`);
+  const esc = kind.replace(/[+]/g, '\\+');
+  const re = new RegExp(`<!-- ${esc} -->[\\s\\S]*?<!-- /${esc} -->`);
   doc = re.test(doc) ? doc.replace(re, text) : `${doc.trimEnd()}\n\n${text}\n`;
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, doc.endsWith('\n') ? doc : doc + '\n');
@@ -346,6 +378,8 @@ export async function main(argv: string[]): Promise<void> {
       limit: { type: 'string' },
       study: { type: 'boolean', default: false },
       configs: { type: 'string' },
+      selection: { type: 'string', default: 'label-free' },
+      labelled: { type: 'string', default: '500' },
       work: { type: 'string', default: path.join(os.tmpdir(), 'vigil-bench-tune') },
       out: { type: 'string', default: 'bench/results/tune.md' },
     },
@@ -358,7 +392,12 @@ export async function main(argv: string[]): Promise<void> {
   const budgetText = values.budget ?? '13';
   const trialSamples = values['trial-samples'] ? Number(values['trial-samples']) : null;
   await initEngine();
-  const tasks = kind === 'fashion-mnist' ? await fashionTasks(dir, values.classes!.split(',').map(Number), limit, seed) : [await tileTask(dir, size, limit, seed)];
+  const selection = values.selection as BenchSelection;
+  if (!['label-free', 'few-labels', 'labelled'].includes(selection)) throw new Error(`--selection: ${selection} is not label-free, few-labels or labelled`);
+  if (selection !== 'label-free' && kind !== 'fashion-mnist') throw new Error('--selection with labels is only set up for Fashion-MNIST (the magnetic tiles have no labelled data outside the test set)');
+  const labelled = Number(values.labelled);
+  const tasks =
+    kind === 'fashion-mnist' ? await fashionTasks(dir, values.classes!.split(',').map(Number), limit, seed, selection, labelled) : [await tileTask(dir, size, limit, seed)];
   if (values.study) {
     const parts: string[] = [];
     for (const task of tasks.slice(0, kind === 'fashion-mnist' ? tasks.length : 1)) {
@@ -378,8 +417,10 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   const rows: Row[] = [];
-  for (const task of tasks) rows.push(await runTask(task, { budget: parseBudget(budgetText, '--budget'), trialSamples, seed, work: values.work!, eta: Number(values.eta), synthetic: values.synthetic?.split(',') as ImageAnomalyKind[] | undefined }));
-  const text = section(kind, rows, { command: `npm run bench -- tune ${argv.join(' ')}`.trim(), budget: budgetText, trialSamples, limit, size, synthetic: values.synthetic?.split(',') ?? DEFAULT_IMAGE_ANOMALIES });
-  await writeSection(values.out!, kind, text);
+  for (const task of tasks) rows.push(await runTask(task, { budget: parseBudget(budgetText, '--budget'), trialSamples, seed, work: values.work!, eta: Number(values.eta), synthetic: values.synthetic?.split(',') as ImageAnomalyKind[] | undefined, selection }));
+  const synthetic = values.synthetic?.split(',') ?? DEFAULT_IMAGE_ANOMALIES;
+  const key = `${kind}-${selection}${selection === 'label-free' ? `-${synthetic.join('+')}` : ''}`;
+  const text = section(kind, rows, { command: `npm run bench -- tune ${argv.join(' ')}`.trim(), budget: budgetText, trialSamples, limit, size, synthetic, selection, labelled, key });
+  await writeSection(values.out!, key, text);
   process.stdout.write(text + '\n');
 }

@@ -122,11 +122,10 @@ export function syntheticAnomalies<S>(kind: InputKind, normal: S[], seed: number
 export type ImageAnomalyKind = 'defect' | 'cutpaste' | 'rotate';
 export const IMAGE_ANOMALY_KINDS: readonly ImageAnomalyKind[] = ['defect', 'cutpaste', 'rotate'];
 /**
- * Local defects and whole-image turns, taken in turn. Measured on 10 random conv-ae configurations
- * (Fashion-MNIST class 0, 1,200 images, 5 epochs; magnetic tiles, 500 images, 4 epochs), the rank
- * correlation between this criterion and the test AUROC was about 0.9 and 0.67; with defects alone
- * 0.13 and 0.02 (planted defects barely register on Fashion-MNIST, whose anomalies are other
- * garments), with cut-paste alone -0.16 and 0.26. See bench/results/tune.md.
+ * Local defects and whole-image turns, taken in turn. Planted defects carry the signal on surface
+ * data (magnetic tiles) and barely register on object data (Fashion-MNIST, whose anomalies are other
+ * garments), where turned images do; see the criterion study in bench/results/tune.md for how well
+ * each kind ranks configurations, and its limits.
  */
 export const DEFAULT_IMAGE_ANOMALIES: readonly ImageAnomalyKind[] = ['defect', 'rotate'];
 
