@@ -4,7 +4,10 @@
  * F1 at the chosen threshold on what remains.
  *
  *   npm run bench -- few-labels fashion-mnist [dir] [--classes 0,4,6] [--epochs 8]
- *   npm run bench -- few-labels magnetic-tile <dir> [--epochs 30] [--size 128]
+ *   npm run bench -- few-labels magnetic-tile <dir> [--detector conv-ae|feature-ae] [--epochs N] [--size 128]
+ *
+ * On the magnetic tiles, conv-ae runs at --size (default 128); feature-ae runs at the backbone's
+ * 224x224 (--size is ignored) with the settings of bench/magnetic-tile.ts plus --epochs.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -22,6 +25,8 @@ import { REFERENCE_CONFIG } from './fashion-mnist.js';
 
 interface Task {
   name: string;
+  /** Registry kind of the detector. */
+  detector: string;
   train: ImageSample[];
   test: ImageSample[];
   config: Record<string, unknown>;
@@ -35,6 +40,7 @@ interface Row {
   f1: number;
   threshold: number;
   method: string;
+  trainSeconds: number;
 }
 
 const FRACTIONS = [0, 0.01, 0.05];
@@ -61,12 +67,14 @@ async function runTask(task: Task, seed: number): Promise<Row[]> {
     const labelled = [...chosen];
     const test = task.test.filter((s) => !chosen.has(s));
     const split = splitLabelledAnomalies(labelled, 0.3, seed);
-    const det = getDetectorFactory('conv-ae').create({ ...task.config, seed });
-    await det.fit(task.train, { anomalies: split.train, validationAnomalies: split.threshold });
+    const det = getDetectorFactory(task.detector).create({ ...task.config, seed });
+    const t0 = performance.now();
+    await det.fit(task.train, { seed, anomalies: split.train, validationAnomalies: split.threshold });
+    const trainSeconds = (performance.now() - t0) / 1000;
     const scores = (await det.score(test)).map((r) => r.score);
     const labels = test.map((s) => s.label!);
     const t = det.postprocess.threshold!;
-    const row: Row = { task: task.name, fraction, labelled: n, auroc: auroc(scores, labels), f1: f1At(scores, labels, t), threshold: t, method: det.postprocess.state.method ?? '' };
+    const row: Row = { task: task.name, fraction, labelled: n, auroc: auroc(scores, labels), f1: f1At(scores, labels, t), threshold: t, method: det.postprocess.state.method ?? '', trainSeconds };
     rows.push(row);
     det.dispose();
     process.stderr.write(`${task.name} ${(fraction * 100).toFixed(0)}% (${n} labelled): AUROC ${(100 * row.auroc).toFixed(1)}, F1 ${(100 * row.f1).toFixed(1)} (${row.method})\n`);
@@ -80,6 +88,7 @@ async function fashionTasks(dir: string, classes: number[], epochs: number): Pro
     const test = packedSamples(data.test.images, { classes: data.test.labels, normalClasses: [cls] });
     return {
       name: `fashion-mnist ${cls} ${FASHION_MNIST_CLASSES[cls]}`,
+      detector: 'conv-ae',
       train: packedSamples(data.train.images, { indices: indicesOfClass(data.train.labels, cls) }),
       test,
       config: { ...REFERENCE_CONFIG, epochs, patience: 0 },
@@ -87,14 +96,23 @@ async function fashionTasks(dir: string, classes: number[], epochs: number): Pro
   });
 }
 
-async function magneticTileTask(dir: string, epochs: number, size: number): Promise<Task> {
+/** feature-ae's settings on the magnetic tiles: keep in step with its entry in bench/magnetic-tile.ts. */
+const FEATURE_AE_TILE_CONFIG = { channels: 1 };
+
+async function magneticTileTask(dir: string, detector: string, epochs: number | undefined, size: number): Promise<Task> {
   const ds = await loadImageDataset(dir);
-  const opts = { channels: 1 as const, size: { height: size, width: size }, masks: false };
+  const config: Record<string, unknown> =
+    detector === 'feature-ae'
+      ? { ...FEATURE_AE_TILE_CONFIG, ...(epochs ? { epochs } : {}) }
+      : { height: size, width: size, channels: 1, depth: 4, filters: 16, latent: 64, epochs: epochs ?? 30, batchSize: 32, loss: 'mse+ssim', aggregate: 'topk', topk: 0.01, blurSigma: 2, patience: 0 };
+  const input = getDetectorFactory(detector).create(config).summary().input as { height: number; width: number };
+  const opts = { channels: 1 as const, size: { height: input.height, width: input.width }, masks: false };
   return {
-    name: 'magnetic-tile',
+    name: `magnetic-tile ${detector}`,
+    detector,
     train: await loadSamples(ds.train, opts),
     test: await loadSamples(ds.test, opts),
-    config: { height: size, width: size, channels: 1, depth: 4, filters: 16, latent: 64, epochs, batchSize: 32, loss: 'mse+ssim', aggregate: 'topk', topk: 0.01, blurSigma: 2, patience: 0 },
+    config,
   };
 }
 
@@ -107,18 +125,23 @@ export async function main(argv: string[]): Promise<void> {
       epochs: { type: 'string' },
       size: { type: 'string', default: '128' },
       seed: { type: 'string', default: '1' },
+      detector: { type: 'string', default: 'conv-ae' },
     },
   });
   const [which, dirArg] = positionals;
   await initEngine();
   let tasks: Task[];
   if (which === 'fashion-mnist') tasks = await fashionTasks(dirArg ?? DEBIAN_FASHION_MNIST_DIR, values.classes!.split(',').map(Number), Number(values.epochs ?? 8));
-  else if (which === 'magnetic-tile' && dirArg) tasks = [await magneticTileTask(dirArg, Number(values.epochs ?? 30), Number(values.size))];
-  else throw new Error('usage: few-labels fashion-mnist [dir] | few-labels magnetic-tile <dir>');
+  else if (which === 'magnetic-tile' && dirArg) {
+    if (!['conv-ae', 'feature-ae'].includes(values.detector!)) throw new Error(`--detector: "${values.detector}", expected conv-ae or feature-ae`);
+    tasks = [await magneticTileTask(dirArg, values.detector!, values.epochs ? Number(values.epochs) : undefined, Number(values.size))];
+  } else throw new Error('usage: few-labels fashion-mnist [dir] | few-labels magnetic-tile <dir> [--detector conv-ae|feature-ae]');
   const rows: Row[] = [];
   for (const task of tasks) rows.push(...(await runTask(task, Number(values.seed))));
   const out = 'bench/results/few-labels.md';
-  const section = formatSection(which!, rows, `npm run bench -- few-labels ${argv.join(' ')}`);
+  // One section per data set and detector (conv-ae keeps the plain data-set name).
+  const key = which === 'magnetic-tile' && values.detector !== 'conv-ae' ? `${which} ${values.detector}` : which!;
+  const section = formatSection(key, rows, `npm run bench -- few-labels ${argv.join(' ')}`);
   await mkdir(path.dirname(out), { recursive: true });
   // Each data set has its own section; re-running one replaces only that section.
   let text = '';
@@ -128,7 +151,7 @@ export async function main(argv: string[]): Promise<void> {
     text = '# Few labels: semi-supervised conv-ae with 0%, 1% and 5% of the anomalies labelled\n\n' +
       'Labelled anomalies are drawn (seeded) from the test anomalies and removed from the test set; 70% train with the push-away loss, 30% (rounded down) set the threshold with the normals held out from training (few-label threshold). Figures in %.\n';
   }
-  const marker = `\n## ${which}\n`;
+  const marker = `\n## ${key}\n`;
   const start = text.indexOf(marker);
   if (start >= 0) {
     const end = text.indexOf('\n## ', start + marker.length);
@@ -139,12 +162,12 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 function formatSection(which: string, rows: Row[], command: string): string {
-  const lines = [``, `## ${which}`, ``, `Command: \`${command}\`, ${new Date().toISOString().slice(0, 10)}`, ``, '| task | labelled | AUROC | F1 at threshold | threshold method |', '|---|---|---|---|---|'];
-  for (const r of rows) lines.push(`| ${r.task} | ${(100 * r.fraction).toFixed(0)}% (${r.labelled}) | ${(100 * r.auroc).toFixed(1)} | ${(100 * r.f1).toFixed(1)} | ${r.method} |`);
+  const lines = [``, `## ${which}`, ``, `Command: \`${command}\`, ${new Date().toISOString().slice(0, 10)}`, ``, '| task | labelled | AUROC | F1 at threshold | threshold method | training s |', '|---|---|---|---|---|---|'];
+  for (const r of rows) lines.push(`| ${r.task} | ${(100 * r.fraction).toFixed(0)}% (${r.labelled}) | ${(100 * r.auroc).toFixed(1)} | ${(100 * r.f1).toFixed(1)} | ${r.method} | ${r.trainSeconds.toFixed(0)} |`);
   for (const fraction of FRACTIONS) {
     const rs = rows.filter((r) => r.fraction === fraction);
     const mean = (f: (r: Row) => number) => (100 * rs.reduce((s, r) => s + f(r), 0)) / rs.length;
-    lines.push(`| **mean** | ${(100 * fraction).toFixed(0)}% | **${mean((r) => r.auroc).toFixed(1)}** | **${mean((r) => r.f1).toFixed(1)}** | |`);
+    lines.push(`| **mean** | ${(100 * fraction).toFixed(0)}% | **${mean((r) => r.auroc).toFixed(1)}** | **${mean((r) => r.f1).toFixed(1)}** | | |`);
   }
   return lines.join('\n') + '\n';
 }

@@ -2,11 +2,12 @@
  * Magnetic tile defects (Huang et al. 2020), the protocol of ../shared/BENCHMARKS.md: sort the
  * MT_Free/Imgs/*.jpg names, index % 5 == 0 is a normal test image, the rest train; the test set also
  * holds every image of the five defect classes. Image AUROC, pixel AUROC and PRO (FPR <= 0.3) per
- * defect class and overall for PaDiM, PatchCore and a convolutional autoencoder (conv-ae), with
+ * defect class and overall for PaDiM, PatchCore, a convolutional autoencoder (conv-ae) and the
+ * feature-reconstruction autoencoder (feature-ae), with
  * training time, inference ms per image and model size; plus PatchCore's nearest-neighbour search
  * time per image against bank size. Writes bench/results/magnetic-tile.md.
  *
- *   node --import tsx bench/magnetic-tile.ts <magnetic-tile-dir> [--detectors padim,patchcore,patchcore-paper,conv-ae]
+ *   node --import tsx bench/magnetic-tile.ts <magnetic-tile-dir> [--detectors padim,patchcore,patchcore-paper,conv-ae,feature-ae]
  *        [--train-step 1] [--test-step 1] [--out bench/results/magnetic-tile.md]
  *   npm run bench -- magnetic-tile <magnetic-tile-dir>
  *
@@ -38,6 +39,8 @@ const VARIANTS = {
     kind: 'conv-ae',
     config: { height: 128, width: 128, channels: 1, depth: 4, filters: 16, latent: 128, epochs: 20, batchSize: 32, aggregate: 'topk', topk: 0.01, blurSigma: 2 },
   },
+  // Feature-reconstruction autoencoder on PatchCore's taps (defaults: 160 of 768 channels, 28x28 grid).
+  'feature-ae': { kind: 'feature-ae', config: { channels: 1 } },
 } as const satisfies Record<string, { kind: string; config: Record<string, unknown> }>;
 type Kind = keyof typeof VARIANTS;
 const KNOWN = Object.keys(VARIANTS) as Kind[];

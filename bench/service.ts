@@ -93,7 +93,9 @@ async function trainModels(dir: string, window: number): Promise<{ image: string
 
 /** Starts the service in a child process (this file with --serve-child); resolves with its URL. */
 function startChild(cfg: object): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve-child', JSON.stringify(cfg)], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  // VIGIL_BENCH_CHILD_FLAGS: extra node flags for the service process only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const flags = (process.env.VIGIL_BENCH_CHILD_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const proc = spawn(process.execPath, [...flags, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve-child', JSON.stringify(cfg)], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';

@@ -6,6 +6,7 @@
 import type { Manifest } from './model-store.js';
 import { readModelDir, writeModelDir } from './model-store.js';
 import { VigilError } from './errors.js';
+import { validateConfig } from './config.js';
 import type { FitOptions, FitReport, InputKind, ScoreResult } from './types.js';
 import { PostProcessor, DEFAULT_THRESHOLD_SPEC, type ThresholdSpec } from '../scoring/postprocess.js';
 
@@ -123,6 +124,44 @@ export interface DetectorFactory<I = unknown> {
   create(config: Record<string, unknown>): Detector<I>;
   /** Rebuilds a trained detector from its verified folder contents. */
   load(manifest: Manifest, files: Record<string, Buffer>, dir: string): Promise<Detector<I>>;
+}
+
+/** A detector that rebuilds its trained state from a verified model folder (every built-in one). */
+export interface RestorableDetector<I> extends Detector<I> {
+  restore(manifest: Manifest, files: Record<string, Buffer>, dir: string): Promise<void>;
+}
+
+/**
+ * The factory of a detector whose config is checked against a JSON schema (defaults filled in, a bad
+ * key named) and whose trained state is restored from its folder; a detector that fails to restore
+ * is disposed before the error is passed on. `prepare` rewrites a raw config before validation
+ * (e.g. resolving a backbone path).
+ */
+export function schemaFactory<I, C>(o: {
+  kind: string;
+  inputKind: InputKind;
+  description: string;
+  schema: object;
+  prepare?: (raw: Record<string, unknown>) => Record<string, unknown>;
+  build: (config: Readonly<C>, postprocess?: PostProcessor, report?: FitReport | null) => RestorableDetector<I>;
+}): DetectorFactory<I> {
+  return {
+    kind: o.kind,
+    inputKind: o.inputKind,
+    description: o.description,
+    create: (raw) => o.build(validateConfig<C>(o.schema, o.prepare ? o.prepare(raw) : raw, `${o.kind} config`)),
+    load: async (manifest, files, dir) => {
+      const config = validateConfig<C>(o.schema, manifest.config, `${dir}: config`);
+      const d = o.build(config, PostProcessor.fromJSON(manifest.postprocess, dir), manifest.training as unknown as FitReport | null);
+      try {
+        await d.restore(manifest, files, dir);
+      } catch (e) {
+        d.dispose();
+        throw e;
+      }
+      return d;
+    },
+  };
 }
 
 const registry = new Map<string, DetectorFactory<unknown>>();

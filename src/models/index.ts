@@ -5,3 +5,4 @@ export { tabularAeFactory } from './tabular-ae/detector.js';
 export { padimFactory } from './padim/detector.js';
 export { patchcoreFactory } from './patchcore/detector.js';
 export { onnxExternalFactory } from './onnx-external/index.js';
+export { featureAeFactory } from './feature-ae/detector.js';

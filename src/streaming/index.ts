@@ -7,3 +7,4 @@ export { RingBuffer } from './ring-buffer.js';
 export { streamScoresBatch, tailError, type StreamScores } from './batch.js';
 export { isWindowDetector, type WindowDetector, type WindowModel } from './window-model.js';
 export { NAB_DEFAULT_CONFIG, NAB_DEFAULT_SCORER, NAB_PROFILE_NAMES, runNabOnline, scoreNabRows, type NabRunOptions, type NabRunResult, type NabSeriesRun, type NabVariant, type NabVariantResult } from './nab-run.js';
+export { detectorWindowEngine, type WindowErrorEngine } from './window-engine.js';

@@ -44,6 +44,7 @@ import { AnomalyLikelihood, logLikelihood, type LikelihoodOptions, type Likeliho
 import { RingBuffer } from './ring-buffer.js';
 import { RollingMax } from './rolling-max.js';
 import { RollingRank } from './rolling-quantile.js';
+import type { WindowErrorEngine } from './window-engine.js';
 import type { WindowDetector } from './window-model.js';
 
 export type OnlineNormalise = 'likelihood' | 'rank' | 'peak' | 'none';
@@ -130,6 +131,9 @@ export interface OnlineScorerState {
 }
 
 const DEFAULT_RISK = 1e-3;
+
+/** Window values computed per engine call in {@link OnlineScorer.pushBatch} at most (bounds its memory). */
+const BATCH_WINDOW_FLOATS = 1 << 20;
 
 export class OnlineScorer {
   readonly channels: number;
@@ -219,6 +223,11 @@ export class OnlineScorer {
     return { ...m, total: m.window + m.history + m.probation + m.normaliser + m.recent };
   }
 
+  /** Timestamp of the last accepted point (also after a restore), or null. */
+  get lastAccepted(): number | null {
+    return this.lastTimestamp;
+  }
+
   get phase(): OnlinePhase {
     if (this.probationBuf) return 'learning';
     if (!this.ring.full || !this.normaliserReady) return 'warming';
@@ -279,6 +288,107 @@ export class OnlineScorer {
     } finally {
       this.busy = false;
     }
+  }
+
+  /**
+   * Scores `n` points in time order: `timestamps` (n) and `values` (n, C) row-major. The windows of
+   * the batch are scored in one call of `engine` (the detector's own `windowErrors` by default)
+   * rather than one per point; everything else is what `push` does point by point, in the same order,
+   * so the results are those of `push` (up to the engine's float summation order). Invalid points
+   * are skipped or thrown as by `push`: with `invalid: 'error'` the points before the bad one are
+   * scored (the scorer's state moves past them) and then the error is thrown.
+   * While learning (probation) or with periodic retraining, points go through `push` one by one:
+   * the model may change within the batch.
+   */
+  async pushBatch(timestamps: ArrayLike<number>, values: Float32Array, engine?: Pick<WindowErrorEngine, 'windowErrors'>): Promise<OnlinePoint[]> {
+    const n = timestamps.length;
+    const C = this.channels;
+    if (values.length !== n * C) throw new VigilError('E_SHAPE', `pushBatch: ${values.length} values for ${n} points of ${C} channels`, { field: 'values' });
+    if (this.probationBuf || this.history) {
+      const out: OnlinePoint[] = [];
+      for (let i = 0; i < n; i++) out.push(await this.push(timestamps[i]!, values.subarray(i * C, (i + 1) * C)));
+      return out;
+    }
+    if (this.busy) throw new VigilError('E_UNSUPPORTED', 'OnlineScorer.pushBatch: the previous push has not finished; await each push before the next');
+    this.busy = true;
+    try {
+      const out: OnlinePoint[] = [];
+      const chunk = Math.max(1, Math.floor(BATCH_WINDOW_FLOATS / (this.window * C)));
+      for (let from = 0; from < n; from += chunk) {
+        const error = await this.pushChunk(timestamps, values, from, Math.min(n, from + chunk), engine, out);
+        if (error) throw error;
+      }
+      return out;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * Points [from, to) of a batch: finds the accepted ones (and, with `invalid: 'error'`, the first
+   * bad one: only the points before it are taken), scores their full windows in one engine call, then
+   * pushes them in order. Returns the error to throw, if any.
+   */
+  private async pushChunk(timestamps: ArrayLike<number>, values: Float32Array, from: number, to: number, engine: Pick<WindowErrorEngine, 'windowErrors'> | undefined, out: OnlinePoint[]): Promise<VigilError | null> {
+    const W = this.window;
+    const C = this.channels;
+    // Pass 1: which points are accepted (the checks `push` would make, with the timestamps moving on).
+    const bad: (string | null)[] = [];
+    let error: VigilError | null = null;
+    const savedLast = this.lastTimestamp;
+    let accepted = 0;
+    for (let i = from; i < to; i++) {
+      const b = this.check(timestamps[i]!, values.subarray(i * C, (i + 1) * C));
+      if (b && this.invalid === 'error') {
+        error = new VigilError(b.code, `point ${this.pushed + (i - from) + 1}: ${b.why}`, { index: this.pushed + (i - from) + 1, timestamp: timestamps[i] });
+        to = i;
+        break;
+      }
+      bad.push(b ? `point ${this.pushed + (i - from) + 1}: ${b.why}` : null);
+      if (!b) {
+        this.lastTimestamp = timestamps[i]!;
+        accepted++;
+      }
+    }
+    this.lastTimestamp = savedLast;
+    // The windows ending at each accepted point that fills the ring: the ring's points, then the accepted ones.
+    const held = this.ring.size;
+    const rows = new Float32Array((held + accepted) * C);
+    this.ring.latest(held, rows);
+    let k = held;
+    for (let i = from; i < to; i++) if (bad[i - from] === null) rows.set(values.subarray(i * C, (i + 1) * C), k++ * C);
+    const firstFull = Math.max(held, W - 1); // row index of the first accepted point with a full window
+    const m = Math.max(0, held + accepted - firstFull);
+    let errors: Float32Array = new Float32Array(0);
+    if (m > 0) {
+      const windows = new Float32Array(m * W * C);
+      for (let j = 0; j < m; j++) windows.set(rows.subarray((firstFull + j - W + 1) * C, (firstFull + j + 1) * C), j * W * C);
+      errors = engine ? await engine.windowErrors(windows, m) : this.detector.windowErrors(windows, m);
+      if (errors.length !== m * W * C) throw new VigilError('E_SHAPE', `pushBatch: the engine returned ${errors.length} errors for ${m} windows of ${W} x ${C}`);
+    }
+    // Pass 2: push in order, as pushOne does, scoring full windows from the batch's errors.
+    let w = 0;
+    for (let i = from; i < to; i++) {
+      this.pushed++;
+      const t = timestamps[i]!;
+      const why = bad[i - from]!;
+      if (why !== null) {
+        out.push(this.result(t, { skipped: why }));
+        continue;
+      }
+      const row = values.subarray(i * C, (i + 1) * C);
+      this.lastTimestamp = t;
+      this.accepted++;
+      this.ring.push(row);
+      const outOfRange = this.leavesRange(row);
+      if (!this.ring.full) {
+        out.push(this.result(t, {}));
+        continue;
+      }
+      out.push(this.scoreErrors(t, outOfRange, errors, w++ * W * C));
+    }
+    if (error) this.pushed++; // as push() counts the point it throws for
+    return error;
   }
 
   private async pushOne(timestamp: number, values: ArrayLike<number>): Promise<OnlinePoint> {
@@ -419,11 +529,14 @@ export class OnlineScorer {
   }
 
   private scoreLatest(timestamp: number, outOfRange: boolean): OnlinePoint {
-    const W = this.window;
+    this.ring.latest(this.window, this.windowBuf);
+    return this.scoreErrors(timestamp, outOfRange, this.detector.windowErrors(this.windowBuf, 1), 0);
+  }
+
+  /** Scores the newest point from its window's errors (W, C) at `offset` of `errors`. */
+  private scoreErrors(timestamp: number, outOfRange: boolean, errors: Float32Array, offset: number): OnlinePoint {
     const C = this.channels;
-    this.ring.latest(W, this.windowBuf);
-    const errors = this.detector.windowErrors(this.windowBuf, 1);
-    const raw = tailError(errors, 0, W, C, this.tail, this.perChannel);
+    const raw = tailError(errors, offset, this.window, C, this.tail, this.perChannel);
     const wasReady = this.normaliserReady;
     let normalized = this.normalised(raw);
     this.recent.push([raw]);

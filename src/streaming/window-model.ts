@@ -18,6 +18,13 @@ export interface WindowModel {
    * Synchronous: one engine call, so a stream can score point by point without awaiting.
    */
   windowErrors(windows: Float32Array, n: number): Float32Array;
+  /**
+   * The same errors for a batch of windows on the model's inference engine (ONNX Runtime when the
+   * networks were exported), asynchronously; absent when the model has only the synchronous path.
+   */
+  windowErrorsBatch?(windows: Float32Array, n: number): Promise<Float32Array>;
+  /** Where `windowErrorsBatch` runs, for logs and reports. */
+  readonly engineDescription?: string;
   /** Trains (again) from scratch on normal series with the model's columns. */
   fit(train: Series[], opts?: FitOptions<Series>): Promise<FitReport>;
 }

@@ -22,3 +22,30 @@ export function anomalyPushLoss(errors: tf.Tensor1D, tau = 1): tf.Scalar {
     return tf.mul(tf.mean(tf.neg(tf.log(pAnomalous))), t) as tf.Scalar;
   });
 }
+
+/** How a batch meets the labelled anomalies: `batchSize / 8` of them (at least one) per step, in turn. */
+export interface LabelledAnomalies {
+  /** How many labelled anomalies there are. */
+  count: number;
+  /** Weight of the push term (the detector's `anomalyWeight`). */
+  weight: number;
+  /** Per-sample errors (N) of the labelled anomalies at `indices`, in training mode. */
+  errors(indices: number[]): tf.Tensor1D;
+  /**
+   * The push term's unit τ: a number, or 'normal-loss' for the current batch's normal loss (read as
+   * a constant), which suits losses whose scale drifts a lot during training (images).
+   */
+  tau: number | 'normal-loss';
+}
+
+/**
+ * A training step's loss: the normal batch's loss plus, when there are labelled anomalies, `weight`
+ * times the push term on this step's share of them.
+ */
+export function withAnomalyPush(normalLoss: tf.Scalar, step: number, batchSize: number, anomalies: LabelledAnomalies): tf.Scalar {
+  if (anomalies.count === 0 || anomalies.weight === 0) return normalLoss;
+  const k = Math.min(anomalies.count, Math.max(1, Math.round(batchSize / 8)));
+  const indices = Array.from({ length: k }, (_, i) => (step * k + i) % anomalies.count);
+  const tau = anomalies.tau === 'normal-loss' ? normalLoss.dataSync()[0]! : anomalies.tau;
+  return tf.add(normalLoss, tf.mul(anomalyPushLoss(anomalies.errors(indices), tau), anomalies.weight)) as tf.Scalar;
+}

@@ -124,8 +124,7 @@ export const IMAGE_ANOMALY_KINDS: readonly ImageAnomalyKind[] = ['defect', 'cutp
 /**
  * Local defects and whole-image turns, taken in turn. Planted defects carry the signal on surface
  * data (magnetic tiles) and barely register on object data (Fashion-MNIST, whose anomalies are other
- * garments), where turned images do; see the criterion study in bench/results/tune.md for how well
- * each kind ranks configurations, and its limits.
+ * garments), where turned images do.
  */
 export const DEFAULT_IMAGE_ANOMALIES: readonly ImageAnomalyKind[] = ['defect', 'rotate'];
 

@@ -9,11 +9,11 @@ import { VigilError } from '../../src/core/errors.js';
 import type { ImageSample } from '../../src/core/types.js';
 import { initEngine } from '../../src/engine/backend.js';
 import { FeatureExtractor } from '../../src/models/backbone/extract.js';
-import { backboneBatch } from '../../src/models/backbone/input.js';
+import { backboneBatch, reflectPad } from '../../src/models/backbone/input.js';
 import { loadBackbone } from '../../src/models/backbone/loader.js';
 import { defaultBackboneDir, resolveBackboneSource } from '../../src/models/backbone/source.js';
 import { createTapModel } from '../../src/models/backbone/taps.js';
-import { TINY_TAPS, writeTinyBackbone } from './tiny-backbone.js';
+import { TINY_MOBILENET_TAPS, TINY_TAPS, writeTinyBackbone, writeTinyMobileNet } from './tiny-backbone.js';
 
 const MOBILENET = defaultBackboneDir();
 const HAVE_MOBILENET = existsSync(path.join(MOBILENET, 'model.json'));
@@ -178,4 +178,68 @@ test('resolveBackboneSource: default, absolute paths, URLs unchanged', () => {
   assert.equal(resolveBackboneSource(undefined), MOBILENET);
   assert.equal(resolveBackboneSource('rel/dir'), path.resolve('rel/dir'));
   assert.equal(resolveBackboneSource('https://example.org/m/model.json'), 'https://example.org/m/model.json');
+});
+
+/**
+ * Every tap value of `samples` from an extractor opened with `inference`, flattened in batch order,
+ * and where its taps ran.
+ */
+async function tapValues(settings: Parameters<typeof FeatureExtractor.open>[0], inference: Parameters<typeof FeatureExtractor.open>[1], samples: ImageSample[]) {
+  const ex = await FeatureExtractor.open(settings, inference);
+  try {
+    const parts: Float32Array[] = [];
+    await ex.forEachBatch(samples, (taps) => tf.concat(taps.map((t) => tf.reshape(t, [t.shape[0], -1])), 1), (v) => void parts.push(v.slice()));
+    const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((o, p) => (all.set(p, o), o + p.length), 0);
+    return { values: all, engine: ex.engineReport.engine };
+  } finally {
+    ex.dispose();
+  }
+}
+
+/** max |a - b| / max |a|. */
+function relError(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let diff = 0;
+  let ref = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    ref = Math.max(ref, Math.abs(a[i]!));
+  }
+  assert.ok(ref > 0, 'the taps are not all zero');
+  return diff / ref;
+}
+
+function textureSamples(n: number, h: number, w: number): ImageSample[] {
+  return Array.from({ length: n }, (_, k) => greySample(h, w, (i) => 0.5 + 0.4 * Math.sin((i % w) * (0.3 + 0.1 * k)) * Math.cos(Math.floor(i / w) * 0.17), `tex${k}`));
+}
+
+test('tiny MobileNet-like backbone (zero padding, depthwise conv, batch norm, ReLU6): ONNX Runtime taps match TF.js within 1e-5', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'vigil-backbone-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const tiny = await writeTinyMobileNet(path.join(dir, 'tiny-mobilenet'), 32);
+  const settings = { backbone: tiny, taps: [...TINY_MOBILENET_TAPS], height: 32, width: 24, scaling: 'tf' as const, standardise: true, padding: 4, batchSize: 2 };
+  const samples = textureSamples(3, 32, 24);
+  const ref = await tapValues(settings, { backend: 'tfjs' }, samples);
+  const ort = await tapValues(settings, { intraOpThreads: 1 }, samples);
+  assert.match(ref.engine, /^tfjs/);
+  assert.match(ort.engine, /^onnxruntime/, 'the taps run on ONNX Runtime by default');
+  assert.equal(ort.values.length, 3 * (16 * 12 * 16 + 8 * 6 * 24));
+  assert.ok(relError(ref.values, ort.values) <= 1e-5);
+});
+
+test('MobileNet v1: ONNX Runtime taps match TF.js within 1e-5 (PatchCore and PaDiM taps, reflect padding)', { skip: HAVE_MOBILENET ? false : NO_MOBILENET }, async () => {
+  const settings = { backbone: MOBILENET, taps: ['conv_pw_3_relu', 'conv_pw_5_relu', 'conv_pw_11_relu'], height: 96, width: 128, scaling: 'tf' as const, standardise: false, padding: 16, batchSize: 2 };
+  const samples = textureSamples(2, 96, 128);
+  const ref = await tapValues(settings, { backend: 'tfjs' }, samples);
+  const ort = await tapValues(settings, { intraOpThreads: 1 }, samples);
+  assert.match(ort.engine, /^onnxruntime/);
+  assert.ok(relError(ref.values, ort.values) <= 1e-5);
+});
+
+test('reflectPad matches tf.mirrorPad reflect', async () => {
+  await initEngine();
+  const data = Float32Array.from({ length: 2 * 4 * 5 * 3 }, (_, i) => i * 0.5 - 7);
+  const want = tf.tidy(() => tf.mirrorPad(tf.tensor4d(data, [2, 4, 5, 3]), [[0, 0], [2, 2], [2, 2], [0, 0]], 'reflect').dataSync());
+  assert.deepEqual(Array.from(reflectPad(data, 2, 4, 5, 3, 2)), Array.from(want));
 });

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -75,9 +76,11 @@ test('multivariate: the injected channel tops the contributions; save/load gives
     assert.equal(row.indexOf(Math.max(...row)), 2);
 
     await det.save(dir);
+    assert.ok(existsSync(path.join(dir, 'encoder.onnx')) && existsSync(path.join(dir, 'decoder.onnx')), 'the networks are saved in ONNX too');
     const loaded = await loadDetector(dir);
     try {
       assert.equal(loaded.kind, 'conv1d-ae');
+      assert.match((loaded as WindowDetector).engineDescription!, /onnxruntime/);
       assert.equal(loaded.postprocess.threshold, det.postprocess.threshold);
       const [again] = (await loaded.score([test])) as SeriesScoreResult[];
       assert.deepEqual(Array.from(again!.map.values), Array.from(r!.map.values));
@@ -126,5 +129,33 @@ test('conv1d-vae with a SPOT threshold, and labelled anomalous steps used semi-s
     assert.ok(a > 0.85, `VAE step AUROC ${a.toFixed(3)}`);
   } finally {
     det.dispose();
+  }
+});
+
+test('batch window errors on ONNX Runtime agree with the synchronous TF.js path (AE, and VAE with its KL term)', async () => {
+  for (const [kind, extra] of [['conv1d-ae', {}], ['conv1d-vae', { scoreKl: true }]] as const) {
+    const det = getDetectorFactory(kind).create({ ...SMALL, epochs: 2, maskLast: 2, center: 'mean', ...extra }) as WindowDetector;
+    try {
+      await det.fit([sines(600, 2, 8)]);
+      assert.match(det.engineDescription!, /onnxruntime/, `${kind} batch path runs on ORT`);
+      const s = sines(200, 2, 9);
+      const n = 20;
+      const windows = new Float32Array(n * 16 * 2);
+      for (let i = 0; i < n; i++) windows.set(s.values.subarray(i * 7 * 2, (i * 7 + 16) * 2), i * 16 * 2);
+      const sync = det.windowErrors(windows, n);
+      const batch = await det.windowErrorsBatch!(windows, n);
+      assert.equal(batch.length, sync.length);
+      let diff = 0;
+      let ref = 0;
+      for (let i = 0; i < sync.length; i++) {
+        diff = Math.max(diff, Math.abs(sync[i]! - batch[i]!));
+        ref = Math.max(ref, Math.abs(sync[i]!));
+      }
+      assert.ok(ref > 0 && diff / ref < 1e-4, `${kind}: ORT vs TF.js relative difference ${(diff / ref).toExponential(2)}`);
+      windows[5] = Number.NaN;
+      await assert.rejects(det.windowErrorsBatch!(windows, n), (e: VigilError) => e.code === 'E_VALUE' && /value 5 is NaN/.test(e.message));
+    } finally {
+      det.dispose();
+    }
   }
 });

@@ -39,12 +39,12 @@ function standardiser(data: Float32Array): (v: number) => number {
 }
 
 /**
- * Packs `samples` into a (N, height, width, 3) tensor. Each image must already be height x width
- * (the input adapters decode at the detector's size) with 1 or 3 channels and finite values;
- * otherwise E_SHAPE / E_VALUE naming the image's source. With `standardise`, each image's values are
- * first mapped to a fixed mean and contrast (see {@link standardiser}).
+ * Packs `samples` into a (N, height, width, 3) row-major float32 buffer. Each image must already be
+ * height x width (the input adapters decode at the detector's size) with 1 or 3 channels and finite
+ * values; otherwise E_SHAPE / E_VALUE naming the image's source. With `standardise`, each image's
+ * values are first mapped to a fixed mean and contrast (see {@link standardiser}).
  */
-export function backboneBatch(samples: readonly ImageSample[], height: number, width: number, scaling: BackboneScaling, standardise = false): tf.Tensor4D {
+export function backboneInput(samples: readonly ImageSample[], height: number, width: number, scaling: BackboneScaling, standardise = false): Float32Array {
   const pixels = height * width;
   const out = new Float32Array(samples.length * pixels * 3);
   const scale = scaling === 'tf' ? [2, 2, 2] : IMAGENET_STD.map((s) => 1 / s);
@@ -69,5 +69,34 @@ export function backboneBatch(samples: readonly ImageSample[], height: number, w
       for (let c = 0; c < 3; c++) out[base + p * 3 + c] = pre(src[p * ch + (ch === 1 ? 0 : c)]!) * scale[c]! + shift[c]!;
     }
   });
-  return tf.tensor4d(out, [samples.length, height, width, 3]);
+  return out;
+}
+
+/** {@link backboneInput} as a (N, height, width, 3) tensor. */
+export function backboneBatch(samples: readonly ImageSample[], height: number, width: number, scaling: BackboneScaling, standardise = false): tf.Tensor4D {
+  return tf.tensor4d(backboneInput(samples, height, width, scaling, standardise), [samples.length, height, width, 3]);
+}
+
+/**
+ * Reflect-pads a (N, H, W, C) row-major batch by `p` pixels on every side, as
+ * `tf.mirrorPad(x, ..., 'reflect')` does (the edge row is not repeated: index -1 reads index 1).
+ * Needs p < H and p < W.
+ */
+export function reflectPad(data: Float32Array, n: number, h: number, w: number, c: number, p: number): Float32Array {
+  if (p === 0) return data;
+  const H = h + 2 * p;
+  const W = w + 2 * p;
+  const out = new Float32Array(n * H * W * c);
+  const reflect = (i: number, size: number) => (i < 0 ? -i : i >= size ? 2 * size - 2 - i : i);
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < H; y++) {
+      const sy = reflect(y - p, h);
+      for (let x = 0; x < W; x++) {
+        const sx = reflect(x - p, w);
+        const src = ((b * h + sy) * w + sx) * c;
+        out.set(data.subarray(src, src + c), ((b * H + y) * W + x) * c);
+      }
+    }
+  }
+  return out;
 }

@@ -7,23 +7,23 @@
  * loss also pushes their reconstruction error up (see training/semi-supervised.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BaseDetector, registerDetector, type DetectorArtifacts, type DetectorFactory } from '../../core/detector.js';
-import { thresholdSchema, validateConfig } from '../../core/config.js';
+import { BaseDetector, registerDetector, schemaFactory, type DetectorArtifacts, type DetectorFactory } from '../../core/detector.js';
+import { thresholdSchema } from '../../core/config.js';
 import { VigilError } from '../../core/errors.js';
 import type { Manifest } from '../../core/model-store.js';
 import type { FitOptions, FitReport, ImageSample, ScoreResult } from '../../core/types.js';
 import { trainValidationSplit } from '../../data/split.js';
 import { initEngine } from '../../engine/backend.js';
-import { deserializeNetwork, serializeNetwork, type SerializedNetwork } from '../../engine/serialize.js';
-import { NetworkEngines, type OnnxNetworksState } from '../../engine/onnx/index.js';
+import { NetworkEngines } from '../../engine/onnx/index.js';
 import { aggregateMap, gaussianBlur, type MapAggregate } from '../../scoring/maps.js';
 import { PostProcessor, type ThresholdSpec } from '../../scoring/postprocess.js';
 import { pixelErrorMap, RECONSTRUCTION_LOSSES, type ReconstructionLoss } from '../../scoring/reconstruction.js';
 import { quantileThreshold } from '../../thresholds/index.js';
 import { trainLoop } from '../../training/train-loop.js';
-import { anomalyPushLoss } from '../../training/semi-supervised.js';
+import { withAnomalyPush } from '../../training/semi-supervised.js';
 import { boxesFromMap } from '../../scoring/boxes.js';
-import { buildAutoencoder, validateNetworkShape, type AutoencoderNetworks, type NetworkShape } from './network.js';
+import { disposeEncoderDecoder, gaussianHead, restoreEncoderDecoder, saveEncoderDecoder, type EncoderDecoderState } from '../components/encoder-decoder.js';
+import { buildAutoencoder, validateNetworkShape, type AutoencoderNetworks, type NetworkShape, type WeightInit } from './network.js';
 
 export interface ConvAeConfig {
   /** Input (height, width); images are resized to it when loaded. */
@@ -33,6 +33,8 @@ export interface ConvAeConfig {
   depth: number;
   filters: number;
   latent: number;
+  /** Weight initialisation: Glorot uniform (Keras), or PyTorch's default (uniform ±1/√fan-in, biases too). */
+  init: WeightInit;
   loss: ReconstructionLoss;
   epochs: number;
   batchSize: number;
@@ -63,6 +65,7 @@ const schema = {
     depth: { type: 'integer', minimum: 1, maximum: 6, default: 3 },
     filters: { type: 'integer', minimum: 1, maximum: 512, default: 32 },
     latent: { type: 'integer', minimum: 1, maximum: 4096, default: 64 },
+    init: { enum: ['glorot', 'torch'], default: 'glorot' },
     loss: { enum: RECONSTRUCTION_LOSSES, default: 'mse' },
     epochs: { type: 'integer', minimum: 1, maximum: 10000, default: 20 },
     batchSize: { type: 'integer', minimum: 1, maximum: 4096, default: 64 },
@@ -85,14 +88,10 @@ interface Normalisation {
   std: number[];
 }
 
-interface ConvAeState {
+interface ConvAeState extends EncoderDecoderState {
   normalisation: Normalisation;
   /** Pixel-level threshold (99.9th percentile of validation map values) used for boxes. */
   pixelThreshold: number | null;
-  topology: { encoder: unknown; decoder: unknown };
-  weightSpecs: { encoder: tf.io.WeightsManifestEntry[]; decoder: tf.io.WeightsManifestEntry[] };
-  /** The networks exported to ONNX (encoder.onnx, decoder.onnx), absent in folders saved before. */
-  onnx?: OnnxNetworksState;
 }
 
 const SCORE_BATCH = 128;
@@ -121,7 +120,7 @@ class ConvAutoencoderDetector extends BaseDetector<ImageSample, ConvAeConfig> {
 
   private get shape(): NetworkShape {
     const c = this.config;
-    return { height: c.height, width: c.width, channels: c.channels, depth: c.depth, filters: c.filters, latent: c.latent, variational: this.variational, seed: c.seed };
+    return { height: c.height, width: c.width, channels: c.channels, depth: c.depth, filters: c.filters, latent: c.latent, init: c.init, variational: this.variational, seed: c.seed };
   }
 
   /** Packs samples into one (N, H, W, C) buffer, checking each one's shape and values. */
@@ -202,7 +201,6 @@ class ConvAutoencoderDetector extends BaseDetector<ImageSample, ConvAeConfig> {
     this.nets = buildAutoencoder({ ...this.shape, seed });
     const variables = [...this.nets.encoder.trainableWeights, ...this.nets.decoder.trainableWeights].map((w) => w.read() as tf.Variable);
     const t0 = performance.now();
-    const nAnom = anomalies.length;
     const result = await trainLoop({
       epochs: c.epochs,
       batchSize: c.batchSize,
@@ -214,17 +212,13 @@ class ConvAutoencoderDetector extends BaseDetector<ImageSample, ConvAeConfig> {
       variables,
       progress: opts.progress,
       signal: opts.signal,
-      trainLoss: (idx, step) => {
-        const normalLoss = tf.mean(this.sampleLoss(this.batchTensor(trainData, idx), true, seed * 7919 + step)) as tf.Scalar;
-        if (nAnom === 0 || c.anomalyWeight === 0) return normalLoss;
-        // A few labelled anomalies per step, cycling through them.
-        const k = Math.min(nAnom, Math.max(1, Math.round(idx.length / 8)));
-        const aIdx = Array.from({ length: k }, (_, i) => (step * k + i) % nAnom);
-        const anomErr = this.sampleLoss(this.batchTensor(anomalyData, aIdx), true, seed * 7919 + step + 1);
-        // The current normal error is the unit of the push term (read as a constant: no gradient).
-        const tau = normalLoss.dataSync()[0]!;
-        return tf.add(normalLoss, tf.mul(anomalyPushLoss(anomErr, tau), c.anomalyWeight)) as tf.Scalar;
-      },
+      trainLoss: (idx, step) =>
+        withAnomalyPush(tf.mean(this.sampleLoss(this.batchTensor(trainData, idx), true, seed * 7919 + step)) as tf.Scalar, step, idx.length, {
+          count: anomalies.length,
+          weight: c.anomalyWeight,
+          tau: 'normal-loss',
+          errors: (aIdx) => this.sampleLoss(this.batchTensor(anomalyData, aIdx), true, seed * 7919 + step + 1),
+        }),
       valLoss: (idx) => tf.mean(this.sampleLoss(this.batchTensor(valData, idx), false)) as tf.Scalar,
     });
     const trainSeconds = (performance.now() - t0) / 1000;
@@ -312,56 +306,31 @@ class ConvAutoencoderDetector extends BaseDetector<ImageSample, ConvAeConfig> {
     const h = await this.engines!.engine('encoder').run(x, [n, c.height, c.width, c.channels]); // (N, L), VAE (N, 2L)
     const decoder = this.engines!.engine('decoder');
     if (!this.variational) return { recon: await decoder.run(h, [n, c.latent]), kl: null };
-    const L = c.latent;
-    const mu = new Float32Array(n * L);
-    const kl = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      let sum = 0;
-      for (let j = 0; j < L; j++) {
-        const m = h[i * 2 * L + j]!;
-        const logVar = Math.min(10, Math.max(-10, h[i * 2 * L + L + j]!));
-        mu[i * L + j] = m;
-        sum += 1 + logVar - m * m - Math.exp(logVar);
-      }
-      kl[i] = -0.5 * sum;
-    }
-    return { recon: await decoder.run(mu, [n, L]), kl };
+    const { mu, kl } = gaussianHead(h, n, c.latent);
+    return { recon: await decoder.run(mu, [n, c.latent]), kl };
   }
 
   protected async artifacts(): Promise<DetectorArtifacts> {
     if (!this.nets || !this.norm) throw new VigilError('E_NOT_FITTED', `${this.kind}: cannot save an untrained model`);
-    const enc = await serializeNetwork(this.nets.encoder);
-    const dec = await serializeNetwork(this.nets.decoder);
-    const state: ConvAeState = {
-      normalisation: this.norm,
-      pixelThreshold: this.pixelThreshold,
-      topology: { encoder: enc.topology, decoder: dec.topology },
-      weightSpecs: { encoder: enc.weightSpecs, decoder: dec.weightSpecs },
-    };
-    const onnx = this.engines?.artifacts();
-    if (onnx) state.onnx = onnx.state;
+    const saved = await saveEncoderDecoder(this.nets, this.engines);
+    const state: ConvAeState = { ...saved.state, normalisation: this.norm, pixelThreshold: this.pixelThreshold };
     return {
       input: { height: this.config.height, width: this.config.width, channels: this.config.channels },
       preprocess: { normalisation: this.norm },
       state: state as unknown as Record<string, unknown>,
-      files: { 'encoder.bin': enc.weights, 'decoder.bin': dec.weights, ...onnx?.files },
+      files: saved.files,
     };
   }
 
   /** Restores trained networks and state from a verified model folder. */
   async restore(manifest: Manifest, files: Record<string, Buffer>, dir: string): Promise<void> {
     await initEngine();
-    const state = manifest.state as unknown as ConvAeState;
-    if (!state.topology || !state.weightSpecs || !state.normalisation) throw new VigilError('E_MODEL_CORRUPT', `${dir}: manifest state lacks the network topology`);
-    const net = (which: 'encoder' | 'decoder'): SerializedNetwork => {
-      const weights = files[`${which}.bin`];
-      if (!weights) throw new VigilError('E_MODEL_CORRUPT', `${dir}: ${which}.bin is not listed in the manifest`);
-      return { topology: state.topology[which], weightSpecs: state.weightSpecs[which], weights };
-    };
-    this.nets = { encoder: await deserializeNetwork(net('encoder'), `${dir}/encoder.bin`), decoder: await deserializeNetwork(net('decoder'), `${dir}/decoder.bin`) };
+    const state = manifest.state as unknown as Partial<ConvAeState>;
+    if (!state.normalisation) throw new VigilError('E_MODEL_CORRUPT', `${dir}: manifest state lacks the normalisation`, { path: dir });
+    this.nets = await restoreEncoderDecoder(state, files, dir);
     this.engines = await NetworkEngines.restore(state.onnx, files, this.nets, dir);
     this.norm = state.normalisation;
-    this.pixelThreshold = state.pixelThreshold;
+    this.pixelThreshold = state.pixelThreshold ?? null;
   }
 
   override summary() {
@@ -371,8 +340,7 @@ class ConvAutoencoderDetector extends BaseDetector<ImageSample, ConvAeConfig> {
   private disposeNets(): void {
     this.engines?.dispose();
     this.engines = null;
-    this.nets?.encoder.dispose();
-    this.nets?.decoder.dispose();
+    disposeEncoderDecoder(this.nets);
     this.nets = null;
   }
 
@@ -405,20 +373,14 @@ function concatMaps(maps: Float32Array[]): Float32Array {
   return out;
 }
 
-function factory(kind: 'conv-ae' | 'conv-vae', description: string): DetectorFactory<ImageSample> {
-  return {
+const factory = (kind: 'conv-ae' | 'conv-vae', description: string): DetectorFactory<ImageSample> =>
+  schemaFactory<ImageSample, ConvAeConfig>({
     kind,
     inputKind: 'image',
     description,
-    create: (raw) => new ConvAutoencoderDetector(kind, validateConfig<ConvAeConfig>(schema, raw, `${kind} config`)),
-    load: async (manifest, files, dir) => {
-      const config = validateConfig<ConvAeConfig>(schema, manifest.config, `${dir}: config`);
-      const d = new ConvAutoencoderDetector(kind, config, PostProcessor.fromJSON(manifest.postprocess, dir), manifest.training as unknown as FitReport | null);
-      await d.restore(manifest, files, dir);
-      return d;
-    },
-  };
-}
+    schema,
+    build: (config, postprocess, report) => new ConvAutoencoderDetector(kind, config, postprocess, report),
+  });
 
 export const convAeFactory = factory('conv-ae', '2D convolutional autoencoder: per-pixel reconstruction error');
 export const convVaeFactory = factory('conv-vae', '2D convolutional variational autoencoder: reconstruction error (+ KL)');

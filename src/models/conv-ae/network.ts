@@ -9,6 +9,8 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { VigilError } from '../../core/errors.js';
 
+export type WeightInit = 'glorot' | 'torch';
+
 export interface NetworkShape {
   height: number;
   width: number;
@@ -16,6 +18,8 @@ export interface NetworkShape {
   depth: number;
   filters: number;
   latent: number;
+  /** Default 'glorot'. */
+  init?: WeightInit;
   variational: boolean;
   seed: number;
 }
@@ -44,7 +48,15 @@ function stageFilters(s: NetworkShape, stage: number): number {
 export function buildAutoencoder(s: NetworkShape): AutoencoderNetworks {
   validateNetworkShape(s);
   let seed = s.seed;
-  const init = () => tfl.initializers.glorotUniform({ seed: seed++ });
+  // PyTorch's default for conv and linear layers (kaiming_uniform with a = √5) is U(±1/√fan_in), which
+  // is variance scaling with scale 1/3; it draws the biases from the same range (TF.js: zeros).
+  const torch = s.init === 'torch';
+  const scaling = () => tfl.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed: seed++ });
+  /** Initialisers of a layer whose kernel has `fanIn` inputs per output (transposed conv: its output channels x 9, as in PyTorch). */
+  const init = (fanIn: number) =>
+    torch
+      ? { kernelInitializer: scaling(), biasInitializer: tfl.initializers.randomUniform({ minval: -1 / Math.sqrt(fanIn), maxval: 1 / Math.sqrt(fanIn), seed: seed++ }) }
+      : { kernelInitializer: tfl.initializers.glorotUniform({ seed: seed++ }) };
   const bottomH = s.height / 2 ** s.depth;
   const bottomW = s.width / 2 ** s.depth;
   const bottomF = stageFilters(s, s.depth - 1);
@@ -58,24 +70,24 @@ export function buildAutoencoder(s: NetworkShape): AutoencoderNetworks {
         kernelSize: 3,
         strides: 2,
         padding: 'same',
-        kernelInitializer: init(),
+        ...init((i === 0 ? s.channels : stageFilters(s, i - 1)) * 9),
       }),
     );
     encoder.add(tfl.layers.leakyReLU({ alpha: 0.2 }));
   }
   encoder.add(tfl.layers.flatten());
-  encoder.add(tfl.layers.dense({ units: s.variational ? 2 * s.latent : s.latent, kernelInitializer: init() }));
+  encoder.add(tfl.layers.dense({ units: s.variational ? 2 * s.latent : s.latent, ...init(bottomH * bottomW * bottomF) }));
 
   const decoder = tfl.sequential({ name: 'decoder' });
-  decoder.add(tfl.layers.dense({ inputShape: [s.latent], units: bottomH * bottomW * bottomF, kernelInitializer: init() }));
+  decoder.add(tfl.layers.dense({ inputShape: [s.latent], units: bottomH * bottomW * bottomF, ...init(s.latent) }));
   decoder.add(tfl.layers.leakyReLU({ alpha: 0.2 }));
   decoder.add(tfl.layers.reshape({ targetShape: [bottomH, bottomW, bottomF] }));
   for (let i = s.depth - 2; i >= 0; i--) {
-    decoder.add(tfl.layers.conv2dTranspose({ filters: stageFilters(s, i), kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: init() }));
+    decoder.add(tfl.layers.conv2dTranspose({ filters: stageFilters(s, i), kernelSize: 3, strides: 2, padding: 'same', ...init(stageFilters(s, i) * 9) }));
     decoder.add(tfl.layers.leakyReLU({ alpha: 0.2 }));
   }
   decoder.add(
-    tfl.layers.conv2dTranspose({ filters: s.channels, kernelSize: 3, strides: 2, padding: 'same', activation: 'sigmoid', kernelInitializer: init() }),
+    tfl.layers.conv2dTranspose({ filters: s.channels, kernelSize: 3, strides: 2, padding: 'same', activation: 'sigmoid', ...init(s.channels * 9) }),
   );
   return { encoder, decoder };
 }

@@ -15,8 +15,8 @@
  * with `reason.top` the channels' shares of that step's error.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BaseDetector, registerDetector, type DetectorArtifacts, type DetectorFactory } from '../../core/detector.js';
-import { thresholdSchema, validateConfig } from '../../core/config.js';
+import { BaseDetector, registerDetector, schemaFactory, type DetectorArtifacts } from '../../core/detector.js';
+import { thresholdSchema } from '../../core/config.js';
 import { VigilError } from '../../core/errors.js';
 import type { Manifest } from '../../core/model-store.js';
 import type { FitOptions, FitReport, Series } from '../../core/types.js';
@@ -38,10 +38,11 @@ import {
   type SeriesScoreResult,
 } from '../../data/series.js';
 import { initEngine } from '../../engine/backend.js';
-import { deserializeNetwork, serializeNetwork, type SerializedNetwork } from '../../engine/serialize.js';
+import { NetworkEngines } from '../../engine/onnx/index.js';
 import { PostProcessor, type ThresholdSpec } from '../../scoring/postprocess.js';
 import type { WindowModel } from '../../streaming/window-model.js';
-import { anomalyPushLoss } from '../../training/semi-supervised.js';
+import { withAnomalyPush } from '../../training/semi-supervised.js';
+import { disposeEncoderDecoder, gaussianHead, restoreEncoderDecoder, saveEncoderDecoder, type EncoderDecoderState } from '../components/encoder-decoder.js';
 import { trainLoop } from '../../training/train-loop.js';
 import { buildConv1dAutoencoder, type Conv1dNetworks, type Conv1dShape } from './network.js';
 
@@ -120,16 +121,16 @@ const schema = {
   },
 } as const;
 
-interface Conv1dState {
+interface Conv1dState extends EncoderDecoderState {
   columns: string[];
   normalisation: ChannelStats;
-  topology: { encoder: unknown; decoder: unknown };
-  weightSpecs: { encoder: tf.io.WeightsManifestEntry[]; decoder: tf.io.WeightsManifestEntry[] };
 }
 
 type Kind = 'conv1d-ae' | 'conv1d-vae';
 
 const SCORE_BATCH = 256;
+/** Windows per ORT call when scoring in batches. */
+const ENGINE_BATCH = 1024;
 
 /**
  * The network input for preprocessed windows x (N, W, C): a copy whose last `k` positions repeat
@@ -167,6 +168,8 @@ function subsample<T>(items: T[], max: number): T[] {
 class Conv1dAutoencoderDetector extends BaseDetector<Series, Conv1dAeConfig> implements WindowModel {
   readonly inputKind = 'series' as const;
   private nets: Conv1dNetworks | null = null;
+  /** The networks on ONNX Runtime (TF.js fallback), for batch scoring; the synchronous path stays on TF.js. */
+  private engines: NetworkEngines<'encoder' | 'decoder'> | null = null;
   private stats: ChannelStats | null = null;
   private cols: string[];
 
@@ -309,7 +312,6 @@ class Conv1dAutoencoderDetector extends BaseDetector<Series, Conv1dAeConfig> imp
     const trainData = pack(trainWindows);
     const valData = pack(valWindows);
     const anomalyData = pack(anomalous);
-    const nAnom = anomalous.length;
 
     this.disposeNets();
     this.nets = buildConv1dAutoencoder(this.shape(C, seed));
@@ -332,23 +334,24 @@ class Conv1dAutoencoderDetector extends BaseDetector<Series, Conv1dAeConfig> imp
       variables,
       progress: opts.progress,
       signal: opts.signal,
-      trainLoss: (idx, step) => {
-        const normalLoss = tf.mean(this.windowLoss(...batch(trainData, idx), true, seed * 7919 + step)) as tf.Scalar;
-        if (nAnom === 0 || c.anomalyWeight === 0) return normalLoss;
-        const k = Math.min(nAnom, Math.max(1, Math.round(idx.length / 8)));
-        const aIdx = Array.from({ length: k }, (_, i) => (step * k + i) % nAnom);
-        const anomErr = this.windowLoss(...batch(anomalyData, aIdx), true, seed * 7919 + step + 1);
-        return tf.add(normalLoss, tf.mul(anomalyPushLoss(anomErr), c.anomalyWeight)) as tf.Scalar;
-      },
+      trainLoss: (idx, step) =>
+        withAnomalyPush(tf.mean(this.windowLoss(...batch(trainData, idx), true, seed * 7919 + step)) as tf.Scalar, step, idx.length, {
+          count: anomalous.length,
+          weight: c.anomalyWeight,
+          tau: 1,
+          errors: (aIdx) => this.windowLoss(...batch(anomalyData, aIdx), true, seed * 7919 + step + 1),
+        }),
       valLoss: (idx) => tf.mean(this.windowLoss(...batch(valData, idx), false)) as tf.Scalar,
     });
     const trainSeconds = (performance.now() - t0) / 1000;
+    // Score batches on the exported networks from now on, so the threshold is fitted on the scores a reload gives.
+    this.engines = await NetworkEngines.export(this.nets);
 
     // Threshold material: step scores of the held-out tails (their normal steps), else of the training parts.
     const calibration = valParts.length > 0 ? valParts : trainParts;
     const validationScores: number[] = [];
     for (const s of calibration) {
-      const r = this.scoreOne(s);
+      const r = await this.scoreOne(s);
       for (let t = 0; t < s.length; t++) if (!s.labels || !s.labels[t]) validationScores.push(r.map.values[t]!);
     }
     return {
@@ -363,8 +366,8 @@ class Conv1dAutoencoderDetector extends BaseDetector<Series, Conv1dAeConfig> imp
     };
   }
 
-  /** Squared errors (n, W, C) of standardised windows, in batches, synchronously. */
-  private standardisedErrors(x: Float32Array, n: number): Float32Array {
+  /** Squared errors (n, W, C) of standardised windows, in batches, synchronously on TF.js. */
+  private standardisedErrorsSync(x: Float32Array, n: number): Float32Array {
     if (!this.nets || !this.stats) throw new VigilError('E_NOT_FITTED', `${this.kind}: the model is not trained`);
     const W = this.config.window;
     const C = this.cols.length;
@@ -388,25 +391,68 @@ class Conv1dAutoencoderDetector extends BaseDetector<Series, Conv1dAeConfig> imp
   }
 
   /**
-   * Per-position, per-channel squared errors (n, W, C) of raw windows (n, W, C) in the model's
-   * columns; the streaming scorer's entry point (synchronous).
+   * {@link standardisedErrorsSync} on the inference engines (ORT) when both networks run there: the
+   * same arithmetic, the VAE decoding its mean.
    */
-  windowErrors(windows: Float32Array, n: number): Float32Array {
+  private async standardisedErrors(x: Float32Array, n: number): Promise<Float32Array> {
+    if (!this.engines?.allOnnxRuntime) return this.standardisedErrorsSync(x, n);
+    const W = this.config.window;
+    const C = this.cols.length;
+    const size = W * C;
+    const L = this.config.latent;
+    const klPerValue = this.variational && this.config.scoreKl ? this.config.klWeight / size : 0;
+    const out = new Float32Array(n * size);
+    for (let start = 0; start < n; start += ENGINE_BATCH) {
+      const m = Math.min(ENGINE_BATCH, n - start);
+      const part = x.subarray(start * size, (start + m) * size);
+      const h = await this.engines.engine('encoder').run(maskTail(part, W, C, this.config.maskLast), [m, W, C]);
+      const head = this.variational ? gaussianHead(h, m, L) : null;
+      const recon = await this.engines.engine('decoder').run(head ? head.mu : h, [m, L]);
+      for (let i = 0; i < m * size; i++) {
+        const d = Math.fround(part[i]! - recon[i]!);
+        out[start * size + i] = d * d + (head && klPerValue > 0 ? Math.fround(head.kl[Math.floor(i / size)]! * klPerValue) : 0);
+      }
+    }
+    return out;
+  }
+
+  /** Raw windows (n, W, C) in the model's columns, checked, standardised and centred (a copy). */
+  private checkedWindows(windows: Float32Array, n: number): Float32Array {
     if (!this.stats) throw new VigilError('E_NOT_FITTED', `${this.kind}: the model is not trained`);
     const size = this.config.window * this.cols.length;
     if (windows.length !== n * size) throw new VigilError('E_SHAPE', `windows: ${windows.length} values, expected ${n} x ${this.config.window} x ${this.cols.length}`);
     for (let i = 0; i < windows.length; i++) {
       if (!Number.isFinite(windows[i]!)) throw new VigilError('E_VALUE', `windows: value ${i} is ${windows[i]}, expected a finite number`, { index: i });
     }
-    return this.standardisedErrors(this.preprocess(windows.slice()), n);
+    return this.preprocess(windows.slice());
+  }
+
+  /**
+   * Per-position, per-channel squared errors (n, W, C) of raw windows (n, W, C) in the model's
+   * columns, synchronously on TF.js: the streaming scorer's point-by-point entry point.
+   */
+  windowErrors(windows: Float32Array, n: number): Float32Array {
+    return this.standardisedErrorsSync(this.checkedWindows(windows, n), n);
+  }
+
+  /** {@link windowErrors} for a batch of windows on the inference engine (ORT when exported). */
+  async windowErrorsBatch(windows: Float32Array, n: number): Promise<Float32Array> {
+    return this.standardisedErrors(this.checkedWindows(windows, n), n);
+  }
+
+  /** Where batch scoring runs, e.g. "onnxruntime [cpu], 1 thread(s)", or TF.js and why. */
+  get engineDescription(): string {
+    if (!this.engines) return 'tfjs';
+    const r = this.engines.report();
+    return r.encoder.fallback ? `tfjs (${r.encoder.fallback})` : r.encoder.engine;
   }
 
   /** Step scores of one prepared series. */
-  private scoreOne(s: Series): SeriesScoreResult {
+  private async scoreOne(s: Series): Promise<SeriesScoreResult> {
     const W = this.config.window;
     const C = this.cols.length;
     const starts = windowStarts(s.length, W, this.config.stride);
-    const errors = this.standardisedErrors(this.windowsOf(s, starts), starts.length);
+    const errors = await this.standardisedErrors(this.windowsOf(s, starts), starts.length);
     const stepChannels = stepErrorsFromWindows(errors, starts, W, C, s.length);
     const steps = meanOverChannels(stepChannels, C);
     let peak = 0;
@@ -429,24 +475,20 @@ class Conv1dAutoencoderDetector extends BaseDetector<Series, Conv1dAeConfig> imp
   async score(batch: Series[]): Promise<SeriesScoreResult[]> {
     if (!this.trained) throw new VigilError('E_NOT_FITTED', `${this.kind}: the model is not trained`);
     await initEngine();
-    return batch.map((s) => this.scoreOne(this.prepare(s)));
+    const out: SeriesScoreResult[] = [];
+    for (const s of batch) out.push(await this.scoreOne(this.prepare(s)));
+    return out;
   }
 
   protected async artifacts(): Promise<DetectorArtifacts> {
     if (!this.nets || !this.stats) throw new VigilError('E_NOT_FITTED', `${this.kind}: cannot save an untrained model`);
-    const enc = await serializeNetwork(this.nets.encoder);
-    const dec = await serializeNetwork(this.nets.decoder);
-    const state: Conv1dState = {
-      columns: this.cols,
-      normalisation: this.stats,
-      topology: { encoder: enc.topology, decoder: dec.topology },
-      weightSpecs: { encoder: enc.weightSpecs, decoder: dec.weightSpecs },
-    };
+    const saved = await saveEncoderDecoder(this.nets, this.engines);
+    const state: Conv1dState = { ...saved.state, columns: this.cols, normalisation: this.stats };
     return {
       input: this.inputDescription(),
       preprocess: { normalisation: this.stats },
       state: state as unknown as Record<string, unknown>,
-      files: { 'encoder.bin': enc.weights, 'decoder.bin': dec.weights },
+      files: saved.files,
     };
   }
 
@@ -454,16 +496,12 @@ class Conv1dAutoencoderDetector extends BaseDetector<Series, Conv1dAeConfig> imp
   async restore(manifest: Manifest, files: Record<string, Buffer>, dir: string): Promise<void> {
     await initEngine();
     const state = manifest.state as unknown as Partial<Conv1dState>;
-    if (!state.topology || !state.weightSpecs || !Array.isArray(state.columns) || state.columns.length === 0) {
-      throw new VigilError('E_MODEL_CORRUPT', `${dir}: manifest state lacks the columns or the network topology`, { path: dir });
+    if (!Array.isArray(state.columns) || state.columns.length === 0) {
+      throw new VigilError('E_MODEL_CORRUPT', `${dir}: manifest state lacks the columns`, { path: dir });
     }
     const stats = checkChannelStats(state.normalisation, state.columns.length, `${dir}: state.normalisation`);
-    const net = (which: 'encoder' | 'decoder'): SerializedNetwork => {
-      const weights = files[`${which}.bin`];
-      if (!weights) throw new VigilError('E_MODEL_CORRUPT', `${dir}: ${which}.bin is not listed in the manifest`, { path: dir });
-      return { topology: state.topology![which], weightSpecs: state.weightSpecs![which], weights };
-    };
-    this.nets = { encoder: await deserializeNetwork(net('encoder'), `${dir}/encoder.bin`), decoder: await deserializeNetwork(net('decoder'), `${dir}/decoder.bin`) };
+    this.nets = await restoreEncoderDecoder(state, files, dir);
+    this.engines = await NetworkEngines.restore(state.onnx, files, this.nets, dir);
     this.stats = stats;
     this.cols = [...state.columns];
   }
@@ -485,8 +523,9 @@ class Conv1dAutoencoderDetector extends BaseDetector<Series, Conv1dAeConfig> imp
   }
 
   private disposeNets(): void {
-    this.nets?.encoder.dispose();
-    this.nets?.decoder.dispose();
+    this.engines?.dispose();
+    this.engines = null;
+    disposeEncoderDecoder(this.nets);
     this.nets = null;
   }
 
@@ -495,19 +534,14 @@ class Conv1dAutoencoderDetector extends BaseDetector<Series, Conv1dAeConfig> imp
   }
 }
 
-function factory(kind: Kind, description: string): DetectorFactory<Series> {
-  return {
+function factory(kind: Kind, description: string) {
+  return schemaFactory<Series, Conv1dAeConfig>({
     kind,
     inputKind: 'series',
     description,
-    create: (raw) => new Conv1dAutoencoderDetector(kind, validateConfig<Conv1dAeConfig>(schema, raw, `${kind} config`)),
-    load: async (manifest, files, dir) => {
-      const config = validateConfig<Conv1dAeConfig>(schema, manifest.config, `${dir}: config`);
-      const d = new Conv1dAutoencoderDetector(kind, config, PostProcessor.fromJSON(manifest.postprocess, dir), manifest.training as unknown as FitReport | null);
-      await d.restore(manifest, files, dir);
-      return d;
-    },
-  };
+    schema,
+    build: (config, postprocess, report) => new Conv1dAutoencoderDetector(kind, config, postprocess, report),
+  });
 }
 
 export const conv1dAeFactory = factory('conv1d-ae', '1D convolutional autoencoder over sliding windows of a time series: per-step, per-channel reconstruction error');

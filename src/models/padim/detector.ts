@@ -14,8 +14,7 @@
  * much, which is why the default grid is coarser.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { registerDetector, type DetectorArtifacts, type DetectorFactory } from '../../core/detector.js';
-import { validateConfig } from '../../core/config.js';
+import { registerDetector, schemaFactory, type DetectorArtifacts } from '../../core/detector.js';
 import { VigilError } from '../../core/errors.js';
 import { bytesToFloat32, float32ToBytes, type Manifest } from '../../core/model-store.js';
 import type { FitOptions, FitReport, ImageSample } from '../../core/types.js';
@@ -189,22 +188,13 @@ class PadimDetector extends FeatureDetector<PadimConfig> {
   }
 }
 
-export const padimFactory: DetectorFactory<ImageSample> = {
+export const padimFactory = schemaFactory<ImageSample, PadimConfig>({
   kind: 'padim',
   inputKind: 'image',
   description: 'PaDiM: Gaussian per feature-grid position on pretrained CNN features, Mahalanobis distance map',
-  create: (raw) => new PadimDetector(validateConfig<PadimConfig>(schema, withResolvedBackbone(raw), 'padim config')),
-  load: async (manifest, files, dir) => {
-    const config = validateConfig<PadimConfig>(schema, manifest.config, `${dir}: config`);
-    const d = new PadimDetector(config, PostProcessor.fromJSON(manifest.postprocess, dir), manifest.training as unknown as FitReport | null);
-    try {
-      await d.restore(manifest, files, dir);
-    } catch (e) {
-      d.dispose();
-      throw e;
-    }
-    return d;
-  },
-};
+  schema,
+  prepare: withResolvedBackbone,
+  build: (config, postprocess, report) => new PadimDetector(config, postprocess, report),
+});
 
 registerDetector(padimFactory);

@@ -23,8 +23,7 @@
  * held-out images' own scores use leave-one-out statistics, so the threshold is not biased. With
  * fewer than 8 held-out images the raw distances are kept.
  */
-import { registerDetector, type DetectorArtifacts, type DetectorFactory } from '../../core/detector.js';
-import { validateConfig } from '../../core/config.js';
+import { registerDetector, schemaFactory, type DetectorArtifacts } from '../../core/detector.js';
 import { VigilError } from '../../core/errors.js';
 import { bytesToFloat32, float32ToBytes, type Manifest } from '../../core/model-store.js';
 import type { FitOptions, FitReport, ImageSample } from '../../core/types.js';
@@ -265,22 +264,13 @@ class PatchcoreDetector extends FeatureDetector<PatchcoreConfig> {
   }
 }
 
-export const patchcoreFactory: DetectorFactory<ImageSample> = {
+export const patchcoreFactory = schemaFactory<ImageSample, PatchcoreConfig>({
   kind: 'patchcore',
   inputKind: 'image',
   description: 'PatchCore: coreset memory bank of pretrained CNN patch features, nearest-neighbour distance map',
-  create: (raw) => new PatchcoreDetector(validateConfig<PatchcoreConfig>(schema, withResolvedBackbone(raw), 'patchcore config')),
-  load: async (manifest, files, dir) => {
-    const config = validateConfig<PatchcoreConfig>(schema, manifest.config, `${dir}: config`);
-    const d = new PatchcoreDetector(config, PostProcessor.fromJSON(manifest.postprocess, dir), manifest.training as unknown as FitReport | null);
-    try {
-      await d.restore(manifest, files, dir);
-    } catch (e) {
-      d.dispose();
-      throw e;
-    }
-    return d;
-  },
-};
+  schema,
+  prepare: withResolvedBackbone,
+  build: (config, postprocess, report) => new PatchcoreDetector(config, postprocess, report),
+});
 
 registerDetector(patchcoreFactory);

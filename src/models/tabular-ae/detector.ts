@@ -7,8 +7,8 @@
  * rows (`opts.anomalies`) are pushed away by the semi-supervised loss (training/semi-supervised.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BaseDetector, registerDetector, type DetectorArtifacts, type DetectorFactory } from '../../core/detector.js';
-import { thresholdSchema, validateConfig } from '../../core/config.js';
+import { BaseDetector, registerDetector, schemaFactory, type DetectorArtifacts } from '../../core/detector.js';
+import { thresholdSchema } from '../../core/config.js';
 import { VigilError } from '../../core/errors.js';
 import type { Manifest } from '../../core/model-store.js';
 import type { FitOptions, FitReport, ScoreResult } from '../../core/types.js';
@@ -16,9 +16,9 @@ import { checkChannelStats, standardiseInPlace, type ChannelStats } from '../../
 import { trainValidationSplit } from '../../data/split.js';
 import { fitFeatureStats, type TableRow } from '../../data/tables.js';
 import { initEngine } from '../../engine/backend.js';
-import { deserializeNetwork, serializeNetwork, type SerializedNetwork } from '../../engine/serialize.js';
 import { PostProcessor, type ThresholdSpec } from '../../scoring/postprocess.js';
-import { anomalyPushLoss } from '../../training/semi-supervised.js';
+import { withAnomalyPush } from '../../training/semi-supervised.js';
+import { disposeEncoderDecoder, restoreEncoderDecoder, saveEncoderDecoder, type EncoderDecoderState } from '../components/encoder-decoder.js';
 import { trainLoop } from '../../training/train-loop.js';
 import { buildDenseAutoencoder, type DenseNetworks } from './network.js';
 
@@ -70,12 +70,10 @@ const schema = {
   },
 } as const;
 
-interface TabularState {
+interface TabularState extends EncoderDecoderState {
   columns: string[];
   features: number;
   normalisation: ChannelStats;
-  topology: { encoder: unknown; decoder: unknown };
-  weightSpecs: { encoder: tf.io.WeightsManifestEntry[]; decoder: tf.io.WeightsManifestEntry[] };
 }
 
 const SCORE_BATCH = 1024;
@@ -163,7 +161,6 @@ class TabularAutoencoderDetector extends BaseDetector<TableRow, TabularAeConfig>
     const valData = this.pack(split.validation);
     const anomalies = opts.anomalies ?? [];
     const anomalyData = this.pack(anomalies);
-    const nAnom = anomalies.length;
     this.disposeNets();
     this.nets = buildDenseAutoencoder({ features: this.features, hidden: c.hidden, latent: c.latent, seed });
     const variables = [...this.nets.encoder.trainableWeights, ...this.nets.decoder.trainableWeights].map((w) => w.read() as tf.Variable);
@@ -179,13 +176,13 @@ class TabularAutoencoderDetector extends BaseDetector<TableRow, TabularAeConfig>
       variables,
       progress: opts.progress,
       signal: opts.signal,
-      trainLoss: (idx, step) => {
-        const normalLoss = trimmedMean(this.rowLoss(this.gather(trainData, idx), true), c.trim);
-        if (nAnom === 0 || c.anomalyWeight === 0) return normalLoss;
-        const k = Math.min(nAnom, Math.max(1, Math.round(idx.length / 8)));
-        const aIdx = Array.from({ length: k }, (_, i) => (step * k + i) % nAnom);
-        return tf.add(normalLoss, tf.mul(anomalyPushLoss(this.rowLoss(this.gather(anomalyData, aIdx), true)), c.anomalyWeight)) as tf.Scalar;
-      },
+      trainLoss: (idx, step) =>
+        withAnomalyPush(trimmedMean(this.rowLoss(this.gather(trainData, idx), true), c.trim), step, idx.length, {
+          count: anomalies.length,
+          weight: c.anomalyWeight,
+          tau: 1,
+          errors: (aIdx) => this.rowLoss(this.gather(anomalyData, aIdx), true),
+        }),
       valLoss: (idx) => tf.mean(this.rowLoss(this.gather(valData, idx), false)) as tf.Scalar,
     });
     const trainSeconds = (performance.now() - t0) / 1000;
@@ -234,36 +231,24 @@ class TabularAutoencoderDetector extends BaseDetector<TableRow, TabularAeConfig>
 
   protected async artifacts(): Promise<DetectorArtifacts> {
     if (!this.nets || !this.stats) throw new VigilError('E_NOT_FITTED', `${this.kind}: cannot save an untrained model`);
-    const enc = await serializeNetwork(this.nets.encoder);
-    const dec = await serializeNetwork(this.nets.decoder);
-    const state: TabularState = {
-      columns: this.cols,
-      features: this.features,
-      normalisation: this.stats,
-      topology: { encoder: enc.topology, decoder: dec.topology },
-      weightSpecs: { encoder: enc.weightSpecs, decoder: dec.weightSpecs },
-    };
+    const saved = await saveEncoderDecoder(this.nets);
+    const state: TabularState = { ...saved.state, columns: this.cols, features: this.features, normalisation: this.stats };
     return {
       input: this.inputDescription(),
       preprocess: { normalisation: this.stats },
       state: state as unknown as Record<string, unknown>,
-      files: { 'encoder.bin': enc.weights, 'decoder.bin': dec.weights },
+      files: saved.files,
     };
   }
 
   async restore(manifest: Manifest, files: Record<string, Buffer>, dir: string): Promise<void> {
     await initEngine();
     const state = manifest.state as unknown as Partial<TabularState>;
-    if (!state.topology || !state.weightSpecs || !Array.isArray(state.columns) || typeof state.features !== 'number' || state.columns.length !== state.features) {
-      throw new VigilError('E_MODEL_CORRUPT', `${dir}: manifest state lacks the columns, the feature count or the network topology`, { path: dir });
+    if (!Array.isArray(state.columns) || typeof state.features !== 'number' || state.columns.length !== state.features) {
+      throw new VigilError('E_MODEL_CORRUPT', `${dir}: manifest state lacks the columns or the feature count`, { path: dir });
     }
     const stats = checkChannelStats(state.normalisation, state.features, `${dir}: state.normalisation`);
-    const net = (which: 'encoder' | 'decoder'): SerializedNetwork => {
-      const weights = files[`${which}.bin`];
-      if (!weights) throw new VigilError('E_MODEL_CORRUPT', `${dir}: ${which}.bin is not listed in the manifest`, { path: dir });
-      return { topology: state.topology![which], weightSpecs: state.weightSpecs![which], weights };
-    };
-    this.nets = { encoder: await deserializeNetwork(net('encoder'), `${dir}/encoder.bin`), decoder: await deserializeNetwork(net('decoder'), `${dir}/decoder.bin`) };
+    this.nets = await restoreEncoderDecoder(state, files, dir);
     this.stats = stats;
     this.cols = [...state.columns];
     this.features = state.features;
@@ -278,8 +263,7 @@ class TabularAutoencoderDetector extends BaseDetector<TableRow, TabularAeConfig>
   }
 
   private disposeNets(): void {
-    this.nets?.encoder.dispose();
-    this.nets?.decoder.dispose();
+    disposeEncoderDecoder(this.nets);
     this.nets = null;
   }
 
@@ -288,16 +272,11 @@ class TabularAutoencoderDetector extends BaseDetector<TableRow, TabularAeConfig>
   }
 }
 
-export const tabularAeFactory: DetectorFactory<TableRow> = {
+export const tabularAeFactory = schemaFactory<TableRow, TabularAeConfig>({
   kind: 'tabular-ae',
   inputKind: 'table',
   description: 'dense autoencoder over table rows: reconstruction error with per-feature contributions',
-  create: (raw) => new TabularAutoencoderDetector(validateConfig<TabularAeConfig>(schema, raw, 'tabular-ae config')),
-  load: async (manifest, files, dir) => {
-    const config = validateConfig<TabularAeConfig>(schema, manifest.config, `${dir}: config`);
-    const d = new TabularAutoencoderDetector(config, PostProcessor.fromJSON(manifest.postprocess, dir), manifest.training as unknown as FitReport | null);
-    await d.restore(manifest, files, dir);
-    return d;
-  },
-};
+  schema,
+  build: (config, postprocess, report) => new TabularAutoencoderDetector(config, postprocess, report),
+});
 registerDetector(tabularAeFactory);
