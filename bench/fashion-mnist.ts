@@ -25,8 +25,12 @@ export interface ClassResult {
   inferSamplesPerSecond: number;
 }
 
-/** The BENCHMARKS.md reference autoencoder's settings, with vigil's scoring defaults. */
+/**
+ * The BENCHMARKS.md reference autoencoder's settings (a PyTorch model, so PyTorch's default weight
+ * initialisation), with vigil's scoring defaults.
+ */
 export const REFERENCE_CONFIG = {
+  init: 'torch',
   height: 28,
   width: 28,
   channels: 1,

@@ -106,9 +106,10 @@ function figures(samples: ImageSample[], results: ScoreResult[], idx: number[], 
   return { images: idx.length, imageAuroc: auroc(scores, labels), pixelAuroc: pixel, pro: region };
 }
 
-async function runDetector(kind: Kind, trainRefs: ImageRef[], testRefs: ImageRef[], log: (s: string) => void): Promise<{ run: DetectorRun; detector: Detector<ImageSample> }> {
+async function runDetector(kind: Kind, overrides: Record<string, unknown>, trainRefs: ImageRef[], testRefs: ImageRef[], log: (s: string) => void): Promise<{ run: DetectorRun; detector: Detector<ImageSample> }> {
   const variant = VARIANTS[kind];
-  const detector = getDetectorFactory(variant.kind).create(variant.config) as Detector<ImageSample>;
+  const config = { ...variant.config, ...overrides };
+  const detector = getDetectorFactory(variant.kind).create(config) as Detector<ImageSample>;
   const input = detector.summary().input as DetectorRun['input'];
   const size = { height: input.height, width: input.width };
   log(`${kind}: decoding ${trainRefs.length} training and ${testRefs.length} test images at ${size.height}x${size.width}`);
@@ -138,7 +139,7 @@ async function runDetector(kind: Kind, trainRefs: ImageRef[], testRefs: ImageRef
   return {
     run: {
       kind,
-      config: variant.config,
+      config,
       input,
       trainImages: report.trainSamples + report.validationSamples,
       trainSeconds,
@@ -242,8 +243,23 @@ export async function main(argv: string[]): Promise<void> {
       'train-step': { type: 'string', default: '1' },
       'test-step': { type: 'string', default: '1' },
       out: { type: 'string', default: 'bench/results/magnetic-tile.md' },
+      // key=value (JSON value) over every selected detector's settings, for trying variants.
+      set: { type: 'string', multiple: true, default: [] },
     },
   });
+  const overrides: Record<string, unknown> = {};
+  for (const kv of values.set!) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new VigilError('E_CONFIG', `--set ${kv}: expected key=value`, { value: kv });
+    const raw = kv.slice(eq + 1);
+    let v: unknown = raw;
+    try {
+      v = JSON.parse(raw);
+    } catch {
+      // a bare string
+    }
+    overrides[kv.slice(0, eq)] = v;
+  }
   const dir = positionals[0];
   if (!dir) throw new VigilError('E_CONFIG', `usage: bench/magnetic-tile.ts <magnetic-tile-dir> [--detectors ${KNOWN.join(',')}] [--out file]`);
   const kinds = values.detectors!.split(',').map((k) => k.trim()) as Kind[];
@@ -260,7 +276,7 @@ export async function main(argv: string[]): Promise<void> {
   const runs: DetectorRun[] = [];
   let timings: SearchTiming[] = [];
   for (const kind of kinds) {
-    const { run, detector } = await runDetector(kind, trainRefs, testRefs, log);
+    const { run, detector } = await runDetector(kind, overrides, trainRefs, testRefs, log);
     detector.dispose();
     runs.push(run);
     if (VARIANTS[kind].kind === 'patchcore' && timings.length === 0) {

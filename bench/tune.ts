@@ -222,7 +222,7 @@ function section(kind: string, rows: Row[], o: { command: string; budget: string
     `Date: ${new Date().toISOString().slice(0, 10)}; search budget ${/^\d+$/.test(o.budget) ? `${o.budget} trials` : o.budget} per task${o.trialSamples ? `, trials trained on ${o.trialSamples} images (the refit on all)` : ''}${o.limit ? `; **training limited to ${o.limit} images (smoke run)**` : ''}`,
     '',
     kind === 'fashion-mnist'
-      ? 'Protocol (../shared/BENCHMARKS.md): train on the 6,000 training images of class k, test on all 10,000 test images (class k normal). Three classes only, to fit the time on two shared cores. Default = the reference autoencoder (depth 2, 32 filters, latent 32, MSE, mean, Adam 1e-3, batch 128, 20 epochs).'
+      ? `Protocol (../shared/BENCHMARKS.md): train on the 6,000 training images of class k, test on all 10,000 test images (class k normal). ${rows.length} class(es) only, to fit the time on two shared cores. Default = the reference autoencoder (depth 2, 32 filters, latent 32, PyTorch init, MSE, mean, Adam 1e-3, batch 128, 20 epochs).`
       : `Protocol (../shared/BENCHMARKS.md): sorted MT_Free images, every fifth a test image, the rest training; test = those + all 392 defect images; images resized to ${o.size}x${o.size} grey. Default = conv-ae's defaults (depth 3, 32 filters, latent 64, MSE, mean, 20 epochs).`,
     '',
     `${
@@ -247,7 +247,7 @@ function section(kind: string, rows: Row[], o: { command: string; budget: string
       `| mean | ${pct(mean((r) => r.defaultAuroc))} | **${pct(mean((r) => r.tunedAuroc))}** | ${pct(mean((r) => r.tunedAuroc - r.defaultAuroc))} | ${pct(mean((r) => r.defaultF1))} | ${pct(mean((r) => r.tunedF1))} | ${mean((r) => r.searchCpu).toFixed(1)} (${mean((r) => r.searchMinutes).toFixed(1)}) | ${mean((r) => r.refitCpu).toFixed(1)} (${mean((r) => r.refitMinutes).toFixed(1)}) | ${mean((r) => r.defaultCpu).toFixed(1)} (${mean((r) => r.defaultMinutes).toFixed(1)}) | |`,
     );
   }
-  lines.push('', 'Chosen configurations (label-free criterion of the winner vs the default as the search measured it):', '');
+  lines.push('', `Chosen configurations (${o.selection} criterion of the winner vs the default's at the largest budget the search gave it):`, '');
   for (const r of rows) {
     lines.push(`- ${r.task}: ${r.best}; threshold ${r.threshold}; criterion ${r.bestCriterion.toFixed(3)} vs default ${r.defaultCriterion === null ? '–' : r.defaultCriterion.toFixed(3)}`);
   }

@@ -4,7 +4,9 @@
  * selection criterion for the label situation at hand (criteria.ts), with the threshold method
  * chosen per trial (threshold-choice.ts). Trials are journalled (journal.ts) so that a search can be
  * interrupted and resumed; the best configuration is then refitted on all the training data exactly
- * as `vigil train` fits it and saved with its configuration.
+ * as `vigil train` fits it and saved with its configuration. The base configuration (the detector's
+ * settings without search) always competes at the full resource, so a search never returns what its
+ * own criterion rates below the base.
  *
  * Output folder:
  *   trials.jsonl      the journal (header, plan, one line per finished trial)
@@ -444,6 +446,21 @@ export async function tune<S>(o: TuneOptions, data: TuneData<S>): Promise<TuneRe
     o.events?.rungEnd?.(rung.index, survivors);
     if (survivors.length === 0) break;
   }
+  // The base configuration (0: the detector's settings before any search) also runs at the full
+  // resource when halving dropped it early, so the search never returns a configuration that its
+  // own criterion rates below the base at the same resource.
+  const lastRung = plan.rungs.at(-1)!;
+  const baseFailed = journal.records.some((r) => r.configIndex === 0 && r.status !== 'ok');
+  if (!stoppedByBudget && plan.rungs.length > 1 && !survivors.includes(0) && !baseFailed && !o.signal?.aborted) {
+    const need = costEstimate ? costEstimate(lastRung.resource) : 0;
+    if (budget.seconds && elapsed() + need > budget.seconds * 1.1) {
+      log(`note: no time left to train the base configuration at ${lastRung.resource}; the winner is compared with the other finalists only`);
+    } else {
+      plannedTotal++;
+      const r = await runTrial(lastRung.index, 0, lastRung.resource);
+      if (!r) return result({ interrupted: true, stoppedByBudget });
+    }
+  }
   const searchSeconds = elapsed();
   const winner = best as TrialRecord | null;
   if (!winner) {
@@ -451,7 +468,6 @@ export async function tune<S>(o: TuneOptions, data: TuneData<S>): Promise<TuneRe
   }
   if (o.signal?.aborted) return result({ interrupted: true, stoppedByBudget });
 
-  const lastRung = plan.rungs.at(-1)!;
   if (winner.resource < lastRung.resource) {
     log(`note: the budget ran out before rung ${lastRung.index} (${lastRung.resource}); the winner was judged, and is refitted, at ${winner.resource}; a larger --budget lets it train longer`);
   }

@@ -122,7 +122,7 @@ describe('NetworkEngines', () => {
     const engines = await NetworkEngines.export(nets as unknown as Record<'encoder' | 'decoder', tfl.LayersModel>);
     try {
       const report = engines.report();
-      assert.match(report.encoder.engine, /^onnxruntime \[cpu\], 2 thread/);
+      assert.match(report.encoder.engine, /^onnxruntime \[cpu\], 1 thread/);
       assert.equal(report.encoder.fallback, null);
       assert.ok(engines.allOnnxRuntime);
       const { files, state } = engines.artifacts();

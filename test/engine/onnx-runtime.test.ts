@@ -12,11 +12,11 @@ import { exportLayersModel, inferenceDefaults, OrtEngine, OrtSession, resolveInf
 import { NetworkEngines } from '../../src/engine/onnx/networks.js';
 
 describe('inference options', () => {
-  test('defaults: auto, 2 threads, cpu; environment overrides are validated and named', () => {
-    assert.deepEqual({ ...inferenceDefaults({}) }, { backend: 'auto', intraOpThreads: 2, executionProviders: ['cpu'] });
-    assert.deepEqual(inferenceDefaults({ VIGIL_ORT_EP: 'webgpu, cpu', VIGIL_ORT_THREADS: '1', VIGIL_INFERENCE: 'tfjs' }), {
+  test('defaults: auto, 1 thread, cpu; environment overrides are validated and named', () => {
+    assert.deepEqual({ ...inferenceDefaults({}) }, { backend: 'auto', intraOpThreads: 1, executionProviders: ['cpu'] });
+    assert.deepEqual(inferenceDefaults({ VIGIL_ORT_EP: 'webgpu, cpu', VIGIL_ORT_THREADS: '3', VIGIL_INFERENCE: 'tfjs' }), {
       backend: 'tfjs',
-      intraOpThreads: 1,
+      intraOpThreads: 3,
       executionProviders: ['webgpu', 'cpu'],
     });
     assert.throws(() => inferenceDefaults({ VIGIL_ORT_EP: 'gpu' }), (e: unknown) => isVigilError(e) && e.code === 'E_CONFIG' && e.details.field === 'VIGIL_ORT_EP');

@@ -10,6 +10,8 @@ import { createRng } from '../../src/data/random.js';
 import { plantDefect, renderTexture, textureStyle } from '../../src/data/synthetic.js';
 import { auroc } from '../../src/metrics/index.js';
 import '../../src/models/index.js';
+import { initEngine } from '../../src/engine/backend.js';
+import { buildAutoencoder } from '../../src/models/conv-ae/network.js';
 
 const SIZE = 32;
 
@@ -106,4 +108,33 @@ test('bad input: wrong image size, NaN pixels and bad config name the culprit', 
   assert.throws(() => getDetectorFactory('conv-ae').create({ laten: 3 }), (e) => e instanceof VigilError && /unknown key "laten"/.test(e.message));
   assert.throws(() => getDetectorFactory('conv-ae').create({ height: 30, width: 30, depth: 2 }), (e) => e instanceof VigilError && /divisible/.test(e.message));
   det.dispose();
+});
+
+test('init: torch draws kernels and biases uniformly within ±1/√fan-in (PyTorch), glorot leaves biases at zero', async () => {
+  await initEngine();
+  const shape = { height: 28, width: 28, channels: 1, depth: 2, filters: 32, latent: 32, variational: false, seed: 5 };
+  const torch = buildAutoencoder({ ...shape, init: 'torch' });
+  const glorot = buildAutoencoder(shape);
+  try {
+    // encoder: conv 1→32 (fan-in 9), conv 32→64 (fan-in 288), dense 3136→32 (fan-in 3136)
+    const fanIns = [9, 288, 3136];
+    const layers = torch.encoder.layers.filter((l) => l.getWeights().length === 2);
+    assert.equal(layers.length, 3);
+    layers.forEach((layer, i) => {
+      const bound = 1 / Math.sqrt(fanIns[i]!);
+      for (const w of layer.getWeights()) {
+        const v = w.dataSync() as Float32Array;
+        const max = v.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+        assert.ok(max <= bound + 1e-7, `${layer.name}: |w| up to ${max}, bound ${bound}`);
+        assert.ok(max > 0.8 * bound, `${layer.name}: values fill the range (max ${max}, bound ${bound})`);
+      }
+    });
+    const glorotBiases = glorot.encoder.layers.filter((l) => l.getWeights().length === 2).map((l) => l.getWeights()[1]!.dataSync() as Float32Array);
+    assert.ok(glorotBiases.every((b) => b.every((x) => x === 0)));
+  } finally {
+    for (const n of [torch, glorot]) {
+      n.encoder.dispose();
+      n.decoder.dispose();
+    }
+  }
 });

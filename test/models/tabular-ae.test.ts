@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,6 +62,7 @@ test('trimmed training and labelled anomalies (semi-supervised); save/load round
     const scores = (await det.score(testRows)).map((r) => r.score);
     assert.ok(auroc(scores, testRows.map((r) => r.label!)) > 0.95);
     await det.save(dir);
+    assert.ok(existsSync(path.join(dir, 'encoder.onnx')) && existsSync(path.join(dir, 'decoder.onnx')), 'scored on ONNX Runtime: the exports are saved');
     const loaded = await loadDetector<TableRow>(dir);
     try {
       assert.deepEqual((await loaded.score(testRows)).map((r) => r.score), scores);

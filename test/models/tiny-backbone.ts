@@ -23,26 +23,7 @@ export async function writeTinyBackbone(dir: string, size = 64, seed = 7): Promi
   const b = tfl.layers
     .conv2d({ filters: 16, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', name: 'tap_b', kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + 1 }) })
     .apply(a) as tfl.SymbolicTensor;
-  const model = tfl.model({ inputs: input, outputs: b, name: 'tiny' });
-  let artifacts: tf.io.ModelArtifacts | null = null;
-  await model.save(
-    tf.io.withSaveHandler(async (x) => {
-      artifacts = x;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  model.dispose();
-  const art = artifacts as unknown as tf.io.ModelArtifacts;
-  const data = art.weightData!;
-  const bytes = new Uint8Array(Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data);
-  await mkdir(dir, { recursive: true });
-  const shard = 'group1-shard1of1.bin';
-  await writeFile(path.join(dir, shard), bytes);
-  await writeFile(
-    path.join(dir, 'model.json'),
-    JSON.stringify({ format: 'layers-model', modelTopology: art.modelTopology, weightsManifest: [{ paths: [shard], weights: art.weightSpecs }] }),
-  );
-  return dir;
+  return saveLayersModel(tfl.model({ inputs: input, outputs: b, name: 'tiny' }), dir);
 }
 
 export const TINY_MOBILENET_TAPS = ['block_1_relu', 'block_2_relu'] as const;

@@ -15,7 +15,7 @@ export interface TrainCliOptions {
   channels?: number;
   seed?: number;
   fpr?: number;
-  /** Pretrained backbone (folder, model.json or http(s) URL) for padim / patchcore. */
+  /** Pretrained backbone (folder, model.json or http(s) URL) for padim / patchcore / feature-ae. */
   backbone?: string;
   config?: string;
   set?: Record<string, unknown>;
@@ -92,7 +92,7 @@ export function registerTrain(program: Command): void {
     .option('--channels <n>', '1 (grey) or 3 (RGB)', parseInteger('--channels'))
     .option('--seed <n>', 'random seed (same seed, same model)', parseInteger('--seed'))
     .option('--fpr <rate>', 'target false-positive rate of the label-free threshold', parseNumber('--fpr'))
-    .option('--backbone <dir-or-url>', 'pretrained CNN (TF.js layers model folder or URL) for padim / patchcore; default: the shared MobileNet v1')
+    .option('--backbone <dir-or-url>', 'pretrained CNN (TF.js layers model folder or URL) for padim / patchcore / feature-ae; default: the shared MobileNet v1')
     .option('-c, --config <file>', 'detector settings from a JSON or YAML file')
     .option('--set <key=value>', 'one detector setting (repeatable), e.g. --set latent=32', collectSetting)
     .option('--anomalies <path>', 'labelled anomalies (image or folder) for semi-supervised training and the threshold')

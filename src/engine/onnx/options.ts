@@ -2,7 +2,7 @@
  * Inference settings: which engine runs networks and how ONNX Runtime is set up. Defaults live here
  * only, optionally overridden once from the environment:
  *   VIGIL_INFERENCE   auto | onnxruntime | tfjs   (default auto: ORT when an exported model loads)
- *   VIGIL_ORT_THREADS intra-op threads            (default 2)
+ *   VIGIL_ORT_THREADS intra-op threads            (default 1; a backbone's feature extraction asks for 2)
  *   VIGIL_ORT_EP      comma list of execution providers in order of preference (default cpu),
  *                     e.g. "webgpu,cpu" to try ONNX Runtime's WebGPU EP on a GPU machine
  */
@@ -18,7 +18,10 @@ export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'webgpu
 export interface InferenceOptions {
   /** 'auto' (default): ORT when an exported model is there and loads, TF.js otherwise. */
   backend?: InferenceBackend;
-  /** ORT intra-op threads (default 2). */
+  /**
+   * ORT intra-op threads (default 1: vigil's autoencoders are small enough that a second thread costs
+   * more than it gains, and a service scores many requests at once; bench/results/speed.md, service.md).
+   */
   intraOpThreads?: number;
   /** ORT execution providers in order of preference (default ['cpu']). */
   executionProviders?: readonly ExecutionProvider[];
@@ -26,7 +29,7 @@ export interface InferenceOptions {
 
 export type ResolvedInferenceOptions = Required<InferenceOptions>;
 
-const DEFAULTS: ResolvedInferenceOptions = Object.freeze({ backend: 'auto', intraOpThreads: 2, executionProviders: Object.freeze(['cpu'] as ExecutionProvider[]) });
+const DEFAULTS: ResolvedInferenceOptions = Object.freeze({ backend: 'auto', intraOpThreads: 1, executionProviders: Object.freeze(['cpu'] as ExecutionProvider[]) });
 
 function checkBackend(v: string, field: string): InferenceBackend {
   if (!(INFERENCE_BACKENDS as readonly string[]).includes(v)) {

@@ -8,6 +8,7 @@
  * export, the check or ORT fails, or when TF.js is asked for (`inference.backend` / VIGIL_INFERENCE).
  * ORT runs MobileNet v1 about 6x faster than the wasm backend on these machines (bench/speed.ts).
  */
+import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { VigilError } from '../../core/errors.js';
 import type { ImageSample, ProgressSink } from '../../core/types.js';
@@ -104,7 +105,10 @@ export class FeatureExtractor {
       const tapModel = createTapModel(backbone, settings.taps);
       const crops = tapModel.taps.map((t) => tapCrop(t, p, backbone.input.height, backbone.input.width));
       const taps = tapModel.taps.map((t, i) => ({ ...t, height: t.height - 2 * crops[i]!.y, width: t.width - 2 * crops[i]!.x }));
-      const engines = await NetworkEngines.export({ taps: tapModel.model }, inference);
+      // A backbone's convolutions are large enough to gain from a second ORT thread (vigil's small
+      // autoencoders are not, hence the global default of 1); VIGIL_ORT_THREADS or `inference` override it.
+      const threads = process.env.VIGIL_ORT_THREADS ? {} : { intraOpThreads: Math.min(2, os.availableParallelism()) };
+      const engines = await NetworkEngines.export({ taps: tapModel.model }, { ...threads, ...inference });
       return new FeatureExtractor(settings, backbone, crops, taps, engines);
     } catch (e) {
       backbone.model.dispose();

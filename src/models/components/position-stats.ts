@@ -10,6 +10,7 @@
  * Layout: grids are (h * w) row-major; statistics likewise.
  */
 import { VigilError } from '../../core/errors.js';
+import { bytesToFloat32, float32ToBytes } from '../../core/model-store.js';
 
 export interface PositionStats {
   mean: Float32Array;
@@ -74,4 +75,39 @@ function floorStd(std: Float32Array): void {
 export function standardiseGrid(grid: Float32Array, stats: PositionStats): Float32Array {
   if (grid.length !== stats.mean.length) throw new VigilError('E_SHAPE', `standardiseGrid: grid of ${grid.length}, statistics of ${stats.mean.length}`);
   return Float32Array.from(grid, (v, p) => (v - stats.mean[p]!) / stats.std[p]!);
+}
+
+/** Held-out normal images needed before per-position statistics are used (PatchCore, feature-ae). */
+export const MIN_POSITION_IMAGES = 8;
+
+/** Position statistics as saved with a model: the stats and the held-out images they rest on. */
+export interface SavedPositionStats {
+  stats: PositionStats;
+  images: number;
+}
+
+const POSITION_MEAN_FILE = 'position-mean.f32';
+const POSITION_STD_FILE = 'position-std.f32';
+
+/** The model-folder files of `positions` (none when there are no statistics). */
+export function positionStatsFiles(positions: SavedPositionStats | null): Record<string, Uint8Array> {
+  if (!positions) return {};
+  return { [POSITION_MEAN_FILE]: float32ToBytes(positions.stats.mean), [POSITION_STD_FILE]: float32ToBytes(positions.stats.std) };
+}
+
+/**
+ * Reads the statistics saved for a `grid` from a verified model folder's files; null when the model
+ * has none (`images` 0). A missing file or a wrong length is E_MODEL_CORRUPT naming it.
+ */
+export function readPositionStats(files: Record<string, Uint8Array>, grid: { height: number; width: number }, images: number, dir: string): SavedPositionStats | null {
+  if (!images) return null;
+  const P = grid.height * grid.width;
+  const read = (name: string): Float32Array => {
+    const f = files[name];
+    if (!f) throw new VigilError('E_MODEL_CORRUPT', `${dir}: ${name} is not listed in the manifest`, { path: dir, file: name });
+    const v = bytesToFloat32(f, `${dir}/${name}`);
+    if (v.length !== P) throw new VigilError('E_MODEL_CORRUPT', `${dir}/${name}: ${v.length} values, the ${grid.height}x${grid.width} grid needs ${P}`, { path: dir, file: name });
+    return v;
+  };
+  return { stats: { mean: read(POSITION_MEAN_FILE), std: read(POSITION_STD_FILE) }, images };
 }

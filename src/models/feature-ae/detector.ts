@@ -40,7 +40,7 @@ import { FeatureDetector, type PatchScoreBatch } from '../backbone/feature-detec
 import { embeddingGrid } from '../backbone/grid.js';
 import { randomSubset } from '../components/projection.js';
 import { patchScoresToMap } from '../components/localisation.js';
-import { PositionStatsAccumulator, standardiseGrid, type PositionStats } from '../components/position-stats.js';
+import { MIN_POSITION_IMAGES, PositionStatsAccumulator, positionStatsFiles, readPositionStats, standardiseGrid, type PositionStats, type SavedPositionStats } from '../components/position-stats.js';
 import { channelStats, featureEmbedding, meanTopError, standardiseInPlace, topPositionWeights, type ChannelStats } from './features.js';
 import { buildFeatureAe, validateFeatureAeShape, type FeatureAeShape } from './network.js';
 
@@ -91,9 +91,6 @@ const schema = {
 
 type Grid = { height: number; width: number };
 
-/** Held-out images needed before per-position statistics are used (as PatchCore). */
-const MIN_POSITION_IMAGES = 8;
-
 /** Small state in the manifest; the network weights and statistics go to binary files. */
 interface FeatureAeState {
   grid: Grid;
@@ -111,8 +108,6 @@ interface FeatureAeState {
 const WEIGHTS_FILE = 'feature-ae.bin';
 const MEAN_FILE = 'feature-mean.f32';
 const STD_FILE = 'feature-std.f32';
-const POSITION_MEAN_FILE = 'position-mean.f32';
-const POSITION_STD_FILE = 'position-std.f32';
 
 /** Training features: `count` images of (P, d) standardised values. */
 interface FeatureSet {
@@ -133,7 +128,7 @@ class FeatureAeDetector extends FeatureDetector<FeatureAeConfig> {
   private totalChannels = 0;
   private stats: ChannelStats | null = null;
   private loop: TrainLoopResult | null = null;
-  private positions: { stats: PositionStats; images: number } | null = null;
+  private positions: SavedPositionStats | null = null;
 
   constructor(config: Readonly<FeatureAeConfig>, postprocess?: PostProcessor, report?: FitReport | null) {
     super(config, postprocess, report);
@@ -341,11 +336,7 @@ class FeatureAeDetector extends FeatureDetector<FeatureAeConfig> {
       positionImages: this.positions?.images ?? 0,
     };
     const c = this.config;
-    const files: Record<string, Uint8Array> = { [WEIGHTS_FILE]: net.weights, [MEAN_FILE]: float32ToBytes(this.stats.mean), [STD_FILE]: float32ToBytes(this.stats.std) };
-    if (this.positions) {
-      files[POSITION_MEAN_FILE] = float32ToBytes(this.positions.stats.mean);
-      files[POSITION_STD_FILE] = float32ToBytes(this.positions.stats.std);
-    }
+    const files = { [WEIGHTS_FILE]: net.weights, [MEAN_FILE]: float32ToBytes(this.stats.mean), [STD_FILE]: float32ToBytes(this.stats.std), ...positionStatsFiles(this.positions) };
     return {
       input: { height: c.height, width: c.width, channels: c.channels },
       preprocess: { backbone: c.backbone, taps: c.taps, scaling: c.scaling, standardise: c.standardise, padding: c.padding },
@@ -378,16 +369,7 @@ class FeatureAeDetector extends FeatureDetector<FeatureAeConfig> {
     this.totalChannels = s.totalChannels;
     this.stats = { mean, std };
     this.pixelThreshold = s.pixelThreshold ?? null;
-    this.positions = null;
-    if (s.positionImages) {
-      const P = s.grid.height * s.grid.width;
-      const read = (name: string): Float32Array => {
-        const v = bytesToFloat32(file(name), `${dir}/${name}`);
-        if (v.length !== P) throw new VigilError('E_MODEL_CORRUPT', `${dir}/${name}: ${v.length} values, the ${s.grid!.height}x${s.grid!.width} grid needs ${P}`, { path: dir, file: name });
-        return v;
-      };
-      this.positions = { stats: { mean: read(POSITION_MEAN_FILE), std: read(POSITION_STD_FILE) }, images: s.positionImages };
-    }
+    this.positions = readPositionStats(files, s.grid, s.positionImages ?? 0, dir);
     await this.attachBackbone(dir);
     const total = this.extractor!.taps.reduce((sum, t) => sum + t.channels, 0);
     if (total !== this.totalChannels) {

@@ -8,10 +8,12 @@
  * stride-16 stages (the analogues of the paper's WideResNet-50 layer2 and layer3), each averaged
  * over 3x3 neighbourhoods, upsampled to the 28x28 grid and concatenated: 784 patches of 768 dims per
  * 224x224 image, i.e. 2.4 MB of features per training image before reduction. The bank is
- * min(maxBank = 4096, 10% of all training patches) vectors chosen by k-center on a 128-dim random
+ * min(maxBank = 16384, 10% of all training patches) vectors chosen by k-center on a 128-dim random
  * projection from a pool of at most 65536 patches (see memory-bank.ts), so the model file is at
- * most 4096 * 768 * 4 bytes ≈ 12.6 MB whatever the training set size, and scoring one image costs
- * 784 x 4096 x 768 multiply-adds (~0.3 s on one wasm thread). Taps run on the image with a 16-pixel
+ * most 16384 * 768 * 4 bytes ≈ 50 MB whatever the training set size, and scoring one image costs
+ * 784 x 16384 x 768 multiply-adds (about 1 s on one wasm thread). On the magnetic tiles a bank of
+ * 16384 gave image AUROC 95.6 where 4096 gave 93.0 (bench/results/magnetic-tile.md); `maxBank`
+ * trades accuracy for memory and speed linearly. Taps run on the image with a 16-pixel
  * reflected border (config.padding) so that border cells do not see the convolutions' zero padding.
  *
  * Nearest-neighbour search is exact, by matrix multiplication on the engine (components/nearest.ts).
@@ -33,7 +35,7 @@ import type { ExtractOptions, FeatureExtractor } from '../backbone/extract.js';
 import { FeatureDetector, type PatchScoreBatch } from '../backbone/feature-detector.js';
 import { embeddingGrid } from '../backbone/grid.js';
 import { NearestNeighbourIndex } from '../components/nearest.js';
-import { PositionStatsAccumulator, standardiseGrid, type PositionStats } from '../components/position-stats.js';
+import { MIN_POSITION_IMAGES, PositionStatsAccumulator, positionStatsFiles, readPositionStats, standardiseGrid, type PositionStats, type SavedPositionStats } from '../components/position-stats.js';
 import { locallyAwareEmbedding } from './embedding.js';
 import { MemoryBankBuilder } from './memory-bank.js';
 import { reweightedImageScore } from './score.js';
@@ -57,9 +59,6 @@ export interface PatchcoreConfig extends FeatureDetectorConfig {
   normalisePositions: boolean;
 }
 
-/** Held-out images needed before per-position statistics are used. */
-export const MIN_POSITION_IMAGES = 8;
-
 const schema = {
   type: 'object',
   additionalProperties: false,
@@ -68,7 +67,7 @@ const schema = {
     ...featureConfigProperties({ taps: PATCHCORE_DEFAULT_TAPS, gridStride: 0, standardise: false, padding: 16 }),
     neighbourhood: { type: 'integer', minimum: 1, maximum: 9, default: 3 },
     coresetRatio: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.1 },
-    maxBank: { type: 'integer', minimum: 1, maximum: 1048576, default: 4096 },
+    maxBank: { type: 'integer', minimum: 1, maximum: 1048576, default: 16384 },
     maxPool: { type: 'integer', minimum: 1, maximum: 4194304, default: 65536 },
     projectionDims: { type: 'integer', minimum: 0, maximum: 4096, default: 128 },
     neighbours: { type: 'integer', minimum: 1, maximum: 64, default: 9 },
@@ -91,8 +90,6 @@ interface PatchcoreState {
 }
 
 const BANK_FILE = 'memory-bank.f32';
-const POSITION_MEAN_FILE = 'position-mean.f32';
-const POSITION_STD_FILE = 'position-std.f32';
 
 class PatchcoreDetector extends FeatureDetector<PatchcoreConfig> {
   readonly kind = 'patchcore';
@@ -102,7 +99,7 @@ class PatchcoreDetector extends FeatureDetector<PatchcoreConfig> {
   private index: NearestNeighbourIndex | null = null;
   private grid: { height: number; width: number } | null = null;
   private bankInfo: Omit<PatchcoreState, 'grid' | 'pixelThreshold' | 'taps' | 'positionImages'> | null = null;
-  private positions: { stats: PositionStats; images: number } | null = null;
+  private positions: SavedPositionStats | null = null;
 
   constructor(config: Readonly<PatchcoreConfig>, postprocess?: PostProcessor, report?: FitReport | null) {
     super(config, postprocess, report);
@@ -209,11 +206,7 @@ class PatchcoreDetector extends FeatureDetector<PatchcoreConfig> {
       positionImages: this.positions?.images ?? 0,
     };
     const c = this.config;
-    const files: Record<string, Uint8Array> = { [BANK_FILE]: float32ToBytes(this.index.vectors) };
-    if (this.positions) {
-      files[POSITION_MEAN_FILE] = float32ToBytes(this.positions.stats.mean);
-      files[POSITION_STD_FILE] = float32ToBytes(this.positions.stats.std);
-    }
+    const files = { [BANK_FILE]: float32ToBytes(this.index.vectors), ...positionStatsFiles(this.positions) };
     return {
       input: { height: c.height, width: c.width, channels: c.channels },
       preprocess: { backbone: c.backbone, taps: c.taps, scaling: c.scaling, standardise: c.standardise, padding: c.padding },
@@ -242,18 +235,7 @@ class PatchcoreDetector extends FeatureDetector<PatchcoreConfig> {
     this.grid = s.grid;
     this.bankInfo = { dim: s.dim, bankSize: s.bankSize, trainPatches: s.trainPatches ?? 0, pooled: s.pooled ?? 0, perImage: s.perImage ?? 0 };
     this.pixelThreshold = s.pixelThreshold ?? null;
-    this.positions = null;
-    if (s.positionImages) {
-      const P = s.grid.height * s.grid.width;
-      const read = (name: string): Float32Array => {
-        const f = files[name];
-        if (!f) throw new VigilError('E_MODEL_CORRUPT', `${dir}: ${name} is not listed in the manifest`, { path: dir, file: name });
-        const v = bytesToFloat32(f, `${dir}/${name}`);
-        if (v.length !== P) throw new VigilError('E_MODEL_CORRUPT', `${dir}/${name}: ${v.length} values, the ${s.grid!.height}x${s.grid!.width} grid needs ${P}`, { path: dir });
-        return v;
-      };
-      this.positions = { stats: { mean: read(POSITION_MEAN_FILE), std: read(POSITION_STD_FILE) }, images: s.positionImages };
-    }
+    this.positions = readPositionStats(files, s.grid, s.positionImages ?? 0, dir);
     this.index = new NearestNeighbourIndex(bank, s.dim);
   }
 

@@ -16,6 +16,7 @@ import { checkChannelStats, standardiseInPlace, type ChannelStats } from '../../
 import { trainValidationSplit } from '../../data/split.js';
 import { fitFeatureStats, type TableRow } from '../../data/tables.js';
 import { initEngine } from '../../engine/backend.js';
+import { NetworkEngines } from '../../engine/onnx/index.js';
 import { PostProcessor, type ThresholdSpec } from '../../scoring/postprocess.js';
 import { withAnomalyPush } from '../../training/semi-supervised.js';
 import { disposeEncoderDecoder, restoreEncoderDecoder, saveEncoderDecoder, type EncoderDecoderState } from '../components/encoder-decoder.js';
@@ -103,6 +104,8 @@ class TabularAutoencoderDetector extends BaseDetector<TableRow, TabularAeConfig>
   readonly kind = 'tabular-ae';
   readonly inputKind = 'table' as const;
   private nets: DenseNetworks | null = null;
+  /** The networks on ONNX Runtime (TF.js fallback), for scoring. */
+  private engines: NetworkEngines<'encoder' | 'decoder'> | null = null;
   private stats: ChannelStats | null = null;
   private cols: string[];
   private features = 0;
@@ -186,6 +189,8 @@ class TabularAutoencoderDetector extends BaseDetector<TableRow, TabularAeConfig>
       valLoss: (idx) => tf.mean(this.rowLoss(this.gather(valData, idx), false)) as tf.Scalar,
     });
     const trainSeconds = (performance.now() - t0) / 1000;
+    // Score on the exported networks from now on, so the threshold is fitted on the scores a reload gives.
+    this.engines = await NetworkEngines.export(this.nets);
     const calibration = split.validation.length > 0 ? split.validation : split.train;
     const scored = await this.score(calibration);
     return {
@@ -207,10 +212,7 @@ class TabularAutoencoderDetector extends BaseDetector<TableRow, TabularAeConfig>
     const results: ScoreResult[] = [];
     for (let start = 0; start < rows.length; start += SCORE_BATCH) {
       const part = rows.slice(start, start + SCORE_BATCH);
-      const packed = this.pack(part);
-      const err = tf.tidy(() => this.errors(tf.tensor2d(packed, [part.length, D]), false));
-      const data = (await err.data()) as Float32Array;
-      err.dispose();
+      const data = await this.rowErrors(this.pack(part), part.length);
       part.forEach((_, i) => {
         const row = data.subarray(i * D, (i + 1) * D);
         let total = 0;
@@ -229,9 +231,27 @@ class TabularAutoencoderDetector extends BaseDetector<TableRow, TabularAeConfig>
     return results;
   }
 
+  /** Squared errors (n, D) of standardised rows, on the inference engines (ORT, else TF.js). */
+  private async rowErrors(x: Float32Array, n: number): Promise<Float32Array> {
+    if (!this.engines) {
+      const err = tf.tidy(() => this.errors(tf.tensor2d(x, [n, this.features]), false));
+      const data = (await err.data()) as Float32Array;
+      err.dispose();
+      return data;
+    }
+    const z = await this.engines.engine('encoder').run(x, [n, this.features]);
+    const recon = await this.engines.engine('decoder').run(z, [n, z.length / n]);
+    const out = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) {
+      const d = Math.fround(x[i]! - recon[i]!);
+      out[i] = d * d;
+    }
+    return out;
+  }
+
   protected async artifacts(): Promise<DetectorArtifacts> {
     if (!this.nets || !this.stats) throw new VigilError('E_NOT_FITTED', `${this.kind}: cannot save an untrained model`);
-    const saved = await saveEncoderDecoder(this.nets);
+    const saved = await saveEncoderDecoder(this.nets, this.engines);
     const state: TabularState = { ...saved.state, columns: this.cols, features: this.features, normalisation: this.stats };
     return {
       input: this.inputDescription(),
@@ -249,6 +269,7 @@ class TabularAutoencoderDetector extends BaseDetector<TableRow, TabularAeConfig>
     }
     const stats = checkChannelStats(state.normalisation, state.features, `${dir}: state.normalisation`);
     this.nets = await restoreEncoderDecoder(state, files, dir);
+    this.engines = await NetworkEngines.restore(state.onnx, files, this.nets, dir);
     this.stats = stats;
     this.cols = [...state.columns];
     this.features = state.features;
@@ -263,6 +284,8 @@ class TabularAutoencoderDetector extends BaseDetector<TableRow, TabularAeConfig>
   }
 
   private disposeNets(): void {
+    this.engines?.dispose();
+    this.engines = null;
     disposeEncoderDecoder(this.nets);
     this.nets = null;
   }
