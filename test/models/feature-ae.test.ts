@@ -83,7 +83,8 @@ test('feature-ae on a tiny backbone: localises a planted defect, scores it above
     const modelDir = path.join(dir, 'model');
     await det.save(modelDir);
     const files = await readdir(modelDir);
-    for (const f of ['manifest.json', 'feature-ae.bin', 'feature-mean.f32', 'feature-std.f32', 'position-mean.f32', 'position-std.f32']) assert.ok(files.includes(f), `${f} is saved`);
+    // net.onnx: the network is scored on ONNX Runtime (exported and checked against TF.js after training).
+    for (const f of ['manifest.json', 'feature-ae.bin', 'net.onnx', 'feature-mean.f32', 'feature-std.f32', 'position-mean.f32', 'position-std.f32']) assert.ok(files.includes(f), `${f} is saved`);
     const manifest = await readManifest(modelDir);
     assert.equal(manifest.kind, 'feature-ae');
     assert.equal(manifest.files['feature-mean.f32']!.bytes, 24 * 4, 'statistics of the 24 tap channels');

@@ -29,6 +29,7 @@ import { bytesToFloat32, float32ToBytes, type Manifest } from '../../core/model-
 import type { FitOptions, FitReport, ImageSample } from '../../core/types.js';
 import { trainValidationSplit } from '../../data/split.js';
 import { initEngine } from '../../engine/backend.js';
+import { NetworkEngines, type OnnxNetworksState } from '../../engine/onnx/index.js';
 import { deserializeNetwork, serializeNetwork } from '../../engine/serialize.js';
 import { aggregateMap, type MapAggregate } from '../../scoring/maps.js';
 import { PostProcessor } from '../../scoring/postprocess.js';
@@ -101,6 +102,8 @@ interface FeatureAeState {
   taps: { name: string; height: number; width: number; channels: number }[];
   topology: unknown;
   weightSpecs: tf.io.WeightsManifestEntry[];
+  /** The network exported to ONNX (net.onnx); absent when it scores on TF.js. */
+  onnx?: OnnxNetworksState;
   /** Held-out images the per-position statistics rest on; 0 when errors are not standardised. */
   positionImages: number;
 }
@@ -123,6 +126,7 @@ class FeatureAeDetector extends FeatureDetector<FeatureAeConfig> {
     return `feature-ae ${how} feature reconstruction error${this.positions ? ' (standardised per position)' : ''}`;
   }
   private net: tfl.LayersModel | null = null;
+  private engines: NetworkEngines<'net'> | null = null;
   private grid: Grid | null = null;
   private channels: Int32Array | null = null;
   private totalChannels = 0;
@@ -257,6 +261,8 @@ class FeatureAeDetector extends FeatureDetector<FeatureAeConfig> {
       throw e;
     }
     this.stats = stats;
+    // Score on the exported network from now on (ONNX Runtime, TF.js fallback), as the reload will.
+    this.engines = await NetworkEngines.export({ net });
   }
 
   protected override async train(samples: ImageSample[], opts: FitOptions<ImageSample>): Promise<FitReport> {
@@ -302,6 +308,27 @@ class FeatureAeDetector extends FeatureDetector<FeatureAeConfig> {
   private async errorGrids(samples: ImageSample[], extractor: FeatureExtractor, opts: ExtractOptions, statsFor: (i: number) => PositionStats | null): Promise<PatchScoreBatch> {
     const { height, width } = this.grid!;
     const P = height * width;
+    if (this.engines?.allOnnxRuntime) {
+      // Per backbone batch: raw features → standardised → the network on ORT → mean squared error over channels.
+      const d = this.dims;
+      const engine = this.engines.engine('net');
+      const items: PatchScoreBatch['items'] = [];
+      await this.embed(samples, extractor, opts, async (values, _o, count) => {
+        const x = values.slice();
+        standardiseInPlace(x, this.stats!);
+        const recon = await engine.run(x, [count, height, width, d]);
+        for (let i = 0; i < count; i++) {
+          const grid = new Float32Array(P);
+          for (let p = 0; p < P; p++) {
+            let sum = 0;
+            for (let k = (i * P + p) * d, end = k + d; k < end; k++) sum += (x[k]! - recon[k]!) ** 2;
+            grid[p] = sum / d;
+          }
+          items.push({ grid, score: null });
+        }
+      });
+      return this.rescore({ height, width, items }, statsFor);
+    }
     const mean = tf.tensor1d(this.stats!.mean);
     const std = tf.tensor1d(this.stats!.std);
     const items: PatchScoreBatch['items'] = [];
@@ -335,8 +362,10 @@ class FeatureAeDetector extends FeatureDetector<FeatureAeConfig> {
       weightSpecs: net.weightSpecs,
       positionImages: this.positions?.images ?? 0,
     };
+    const onnx = this.engines?.artifacts();
+    if (onnx) state.onnx = onnx.state;
     const c = this.config;
-    const files = { [WEIGHTS_FILE]: net.weights, [MEAN_FILE]: float32ToBytes(this.stats.mean), [STD_FILE]: float32ToBytes(this.stats.std), ...positionStatsFiles(this.positions) };
+    const files = { [WEIGHTS_FILE]: net.weights, [MEAN_FILE]: float32ToBytes(this.stats.mean), [STD_FILE]: float32ToBytes(this.stats.std), ...positionStatsFiles(this.positions), ...onnx?.files };
     return {
       input: { height: c.height, width: c.width, channels: c.channels },
       preprocess: { backbone: c.backbone, taps: c.taps, scaling: c.scaling, standardise: c.standardise, padding: c.padding },
@@ -364,6 +393,7 @@ class FeatureAeDetector extends FeatureDetector<FeatureAeConfig> {
       throw new VigilError('E_MODEL_CORRUPT', `${dir}: feature statistics hold ${mean.length} / ${std.length} values, ${d} channels need ${d}`, { path: dir });
     }
     this.net = await deserializeNetwork({ topology: s.topology, weightSpecs: s.weightSpecs, weights: file(WEIGHTS_FILE) }, `${dir}/${WEIGHTS_FILE}`);
+    this.engines = await NetworkEngines.restore(s.onnx, files, { net: this.net }, dir);
     this.grid = s.grid;
     this.channels = s.channels ? Int32Array.from(s.channels) : null;
     this.totalChannels = s.totalChannels;
@@ -378,6 +408,8 @@ class FeatureAeDetector extends FeatureDetector<FeatureAeConfig> {
   }
 
   protected disposeModel(): void {
+    this.engines?.dispose();
+    this.engines = null;
     this.net?.dispose();
     this.net = null;
     this.stats = null;
