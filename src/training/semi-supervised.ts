@@ -12,14 +12,21 @@
  * well reconstructed.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { Image, ImageSample } from '../core/types.js';
 
-/** τ · mean over labelled anomalies of -log(1 - exp(-e/τ)); `errors` (N) are per-sample errors >= 0. */
-export function anomalyPushLoss(errors: tf.Tensor1D, tau = 1): tf.Scalar {
+/**
+ * scale · mean over labelled anomalies of -log(1 - exp(-e/τ)); `errors` (N) are per-sample errors
+ * >= 0. `scale` defaults to τ; it differs when anomalies are measured by another statistic than
+ * the normal loss (the top-k errors an image score reads): τ is then that statistic on the normal
+ * batch, and `scale` the normal loss, so the push never outweighs reconstruction by the ratio of the
+ * two statistics (a top-1% error is several times the mean: enough to stall normal training).
+ */
+export function anomalyPushLoss(errors: tf.Tensor1D, tau = 1, scale = tau): tf.Scalar {
   return tf.tidy(() => {
     const t = Math.max(tau, 1e-8);
     // 1 - exp(-e/τ), kept away from 0 so a perfectly reconstructed anomaly gives a finite gradient.
     const pAnomalous = tf.add(tf.sub(1, tf.exp(tf.div(tf.neg(errors), t))), 1e-6);
-    return tf.mul(tf.mean(tf.neg(tf.log(pAnomalous))), t) as tf.Scalar;
+    return tf.mul(tf.mean(tf.neg(tf.log(pAnomalous))), scale) as tf.Scalar;
   });
 }
 
@@ -36,6 +43,8 @@ export interface LabelledAnomalies {
    * a constant), which suits losses whose scale drifts a lot during training (images).
    */
   tau: number | 'normal-loss';
+  /** The push term's scale (see anomalyPushLoss); τ when absent. */
+  scale?: 'normal-loss';
 }
 
 /**
@@ -46,6 +55,71 @@ export function withAnomalyPush(normalLoss: tf.Scalar, step: number, batchSize: 
   if (anomalies.count === 0 || anomalies.weight === 0) return normalLoss;
   const k = Math.min(anomalies.count, Math.max(1, Math.round(batchSize / 8)));
   const indices = Array.from({ length: k }, (_, i) => (step * k + i) % anomalies.count);
-  const tau = anomalies.tau === 'normal-loss' ? normalLoss.dataSync()[0]! : anomalies.tau;
-  return tf.add(normalLoss, tf.mul(anomalyPushLoss(anomalies.errors(indices), tau), anomalies.weight)) as tf.Scalar;
+  const normalValue = anomalies.tau === 'normal-loss' || anomalies.scale === 'normal-loss' ? normalLoss.dataSync()[0]! : 0;
+  const tau = anomalies.tau === 'normal-loss' ? normalValue : anomalies.tau;
+  const scale = anomalies.scale === 'normal-loss' ? normalValue : tau;
+  return tf.add(normalLoss, tf.mul(anomalyPushLoss(anomalies.errors(indices), tau, scale), anomalies.weight)) as tf.Scalar;
+}
+
+/**
+ * Per-sample weights over `positions` errors (rows of `errors`): 1/k on each sample's k largest
+ * errors (k = max(1, round(fraction * positions))), 0 elsewhere, so that the weighted sum is the
+ * mean of a sample's worst-reconstructed region.
+ */
+export function topPositionWeights(errors: Float32Array, positions: number, fraction: number): Float32Array {
+  const k = Math.max(1, Math.min(positions, Math.round(fraction * positions)));
+  const out = new Float32Array(errors.length);
+  for (let o = 0; o < errors.length; o += positions) {
+    const row = errors.subarray(o, o + positions);
+    const order = Array.from({ length: positions }, (_, i) => i).sort((a, b) => row[b]! - row[a]!);
+    for (let j = 0; j < k; j++) out[o + order[j]!] = 1 / k;
+  }
+  return out;
+}
+
+/** Mean over samples of the mean of each sample's top `fraction` of position errors. */
+export function meanTopError(errors: Float32Array, positions: number, fraction: number): number {
+  const w = topPositionWeights(errors, positions, fraction);
+  let s = 0;
+  for (let i = 0; i < errors.length; i++) s += errors[i]! * w[i]!;
+  return s / Math.max(1, errors.length / positions);
+}
+
+/**
+ * Per-sample mean of the top `fraction` of each row of `errors` (N, P): the statistic a top-k image
+ * score reads. Which positions count is read off the current values (a constant, no gradient
+ * through the choice); the gradient flows through the chosen errors.
+ */
+export function topFractionErrors(errors: tf.Tensor2D, fraction: number): tf.Tensor1D {
+  const [n, p] = errors.shape;
+  const weights = topPositionWeights(errors.dataSync() as Float32Array, p, fraction);
+  return tf.sum(tf.mul(errors, tf.tensor2d(weights, [n, p])), 1) as tf.Tensor1D;
+}
+
+function mirror(image: Image, flipRows: boolean, flipColumns: boolean): Image {
+  const { height, width, channels } = image;
+  const data = new Float32Array(image.data.length);
+  for (let y = 0; y < height; y++) {
+    const sy = flipRows ? height - 1 - y : y;
+    for (let x = 0; x < width; x++) {
+      const sx = flipColumns ? width - 1 - x : x;
+      const from = (sy * width + sx) * channels;
+      data.set(image.data.subarray(from, from + channels), (y * width + x) * channels);
+    }
+  }
+  return { height, width, channels, data };
+}
+
+/**
+ * The labelled anomalies followed by their three mirror images (left-right, up-down, both). A defect stays a
+ * defect when mirrored, and four views of each of a handful of labels keep the push term from
+ * fitting their exact pixels (with two labels it otherwise learns those two images, not defects).
+ * Masks are not carried over (training does not read them).
+ */
+export function withMirrorImages(samples: readonly ImageSample[]): ImageSample[] {
+  // Views grouped by kind (all originals, then all left-right mirrors, ...), so that consecutive
+  // anomalies in a training batch are different images rather than views of one.
+  const views = (flipRows: boolean, flipColumns: boolean, what: string): ImageSample[] =>
+    samples.map((s) => ({ ...s, image: mirror(s.image, flipRows, flipColumns), source: `${s.source} (${what})`, mask: null }));
+  return [...samples, ...views(false, true, 'mirrored left-right'), ...views(true, false, 'mirrored up-down'), ...views(true, true, 'rotated 180°')];
 }

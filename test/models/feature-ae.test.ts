@@ -14,7 +14,7 @@ import { createRng } from '../../src/data/random.js';
 import { generateTextureDataset, plantDefect, renderTexture, textureStyle, type DefectKind } from '../../src/data/synthetic.js';
 import '../../src/models/index.js';
 import { featureAeFactory } from '../../src/models/feature-ae/detector.js';
-import { topPositionWeights } from '../../src/models/feature-ae/features.js';
+import { topPositionWeights } from '../../src/training/semi-supervised.js';
 import { TINY_TAPS, writeTinyBackbone } from './tiny-backbone.js';
 
 const SIZE = 64;
@@ -123,9 +123,12 @@ test('feature-ae: labelled anomalies raise their training error (the loss pushes
     };
     const before = await relative(plain as Detector<ImageSample>);
     const after = await relative(pushed as Detector<ImageSample>);
-    after.forEach((a, i) => assert.ok(a > before[i]!, `anomaly ${i}: ${a.toFixed(3)} x normal with the push term vs ${before[i]!.toFixed(3)} x without`));
-    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-    assert.ok(mean(after) > 1.5 * mean(before), `mean ${mean(after).toFixed(3)} vs ${mean(before).toFixed(3)}`);
+    // The ones the plain model reconstructs nearly as well as normal images are pushed well up; the
+    // term vanishes for those already far above normal (the push is bounded by design).
+    const hard = before.flatMap((b, i) => (b < 2 ? [i] : []));
+    assert.ok(hard.length >= 1, `the generated defects should include some the plain model misses: ${before.map((b) => b.toFixed(2)).join(', ')}`);
+    for (const i of hard) assert.ok(after[i]! > 2 * before[i]!, `anomaly ${i}: ${after[i]!.toFixed(3)} x normal with the push term vs ${before[i]!.toFixed(3)} x without`);
+    after.forEach((a, i) => assert.ok(a > 0.8 * before[i]!, `anomaly ${i} fell: ${a.toFixed(3)} x normal vs ${before[i]!.toFixed(3)} x`));
   } finally {
     plain.dispose();
     pushed.dispose();

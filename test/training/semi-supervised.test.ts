@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
 import { getDetectorFactory } from '../../src/core/detector.js';
 import type { ImageSample } from '../../src/core/types.js';
 import { createRng, type Rng } from '../../src/data/random.js';
 import { auroc } from '../../src/metrics/index.js';
 import '../../src/models/index.js';
+import { topFractionErrors, withMirrorImages } from '../../src/training/semi-supervised.js';
 
 const SIZE = 16;
 
@@ -71,4 +73,37 @@ test('held-out labelled anomalies set a few-label threshold and the model says h
   assert.ok(Math.abs(weight! - 3 / 13) < 1e-12);
   assert.ok(Math.abs(pp.threshold! - (weight! * f1Optimal! + (1 - weight!) * labelFree!)) < 1e-9);
   det.dispose();
+});
+
+test('with a top-k score the push acts on the top-k pixel errors, and mirrored labels separate the anomalies', async () => {
+  const { train, labelled, test: testSet } = dataset(13);
+  const labels = testSet.map((s) => s.label!);
+  // No early stopping: the push raises the normal validation loss for a while by design.
+  const topk = { ...config, aggregate: 'topk', topk: 0.05, patience: 0 };
+  const semi = getDetectorFactory('conv-ae').create({ ...topk, anomalyWeight: 1, mirrorAnomalies: true });
+  await semi.fit(train, { anomalies: labelled });
+  const aSemi = auroc((await semi.score(testSet)).map((r) => r.score), labels);
+  assert.ok(aSemi > 0.9, `semi-supervised AUROC ${aSemi.toFixed(3)} with six labelled anomalies (24 views)`);
+  semi.dispose();
+});
+
+test('topFractionErrors averages each row\'s largest errors and passes gradient to those alone', () => {
+  const errors = tf.tensor2d([[1, 5, 3, 2], [9, 0, 4, 4]]);
+  const top = topFractionErrors(errors, 0.5);
+  assert.deepEqual(Array.from(top.dataSync()), [4, 6.5]);
+  const grad = tf.grad((e: tf.Tensor) => tf.sum(topFractionErrors(e as tf.Tensor2D, 0.5)))(errors);
+  assert.deepEqual(Array.from(grad.dataSync()), [0, 0.5, 0.5, 0, 0.5, 0, 0.5, 0]);
+});
+
+test('withMirrorImages adds the left-right, up-down and 180° views of each labelled image', () => {
+  const data = Float32Array.of(1, 2, 3, 4, 5, 6); // 2 rows x 3 columns
+  const views = withMirrorImages([{ image: { height: 2, width: 3, channels: 1, data }, source: 'a.png', label: 1, mask: new Uint8Array(6) }]);
+  assert.equal(views.length, 4);
+  assert.deepEqual(Array.from(views[0]!.image.data), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(Array.from(views[1]!.image.data), [3, 2, 1, 6, 5, 4]);
+  assert.deepEqual(Array.from(views[2]!.image.data), [4, 5, 6, 1, 2, 3]);
+  assert.deepEqual(Array.from(views[3]!.image.data), [6, 5, 4, 3, 2, 1]);
+  assert.ok(views.every((v) => v.label === 1));
+  assert.match(views[1]!.source, /a\.png \(mirrored left-right\)/);
+  assert.equal(views[1]!.mask, null);
 });

@@ -20,7 +20,7 @@ import { PostProcessor, type ThresholdSpec } from '../../scoring/postprocess.js'
 import { pixelErrorMap, RECONSTRUCTION_LOSSES, type ReconstructionLoss } from '../../scoring/reconstruction.js';
 import { quantileThreshold } from '../../thresholds/index.js';
 import { trainLoop } from '../../training/train-loop.js';
-import { withAnomalyPush } from '../../training/semi-supervised.js';
+import { meanTopError, topFractionErrors, withAnomalyPush, withMirrorImages } from '../../training/semi-supervised.js';
 import { boxesFromMap } from '../../scoring/boxes.js';
 import { disposeEncoderDecoder, gaussianHead, restoreEncoderDecoder, saveEncoderDecoder, type EncoderDecoderState } from '../components/encoder-decoder.js';
 import { buildAutoencoder, validateNetworkShape, type AutoencoderNetworks, type NetworkShape, type WeightInit } from './network.js';
@@ -52,6 +52,8 @@ export interface ConvAeConfig {
   scoreKl: boolean;
   /** Semi-supervised: weight of the term that pushes labelled anomalies' error up. */
   anomalyWeight: number;
+  /** Semi-supervised: also train on the labelled anomalies' mirror images (see withMirrorImages). */
+  mirrorAnomalies: boolean;
   threshold: ThresholdSpec;
 }
 
@@ -79,6 +81,7 @@ const schema = {
     klWeight: { type: 'number', minimum: 0, default: 1 },
     scoreKl: { type: 'boolean', default: false },
     anomalyWeight: { type: 'number', minimum: 0, default: 1 },
+    mirrorAnomalies: { type: 'boolean', default: true },
     threshold: thresholdSchema,
   },
 } as const;
@@ -178,13 +181,42 @@ class ConvAutoencoderDetector extends BaseDetector<ImageSample, ConvAeConfig> {
     return { recon: decoder.apply(z, { training }) as tf.Tensor4D, kl };
   }
 
-  /** Per-sample loss (N): mean pixel error, plus beta * KL per pixel for the VAE. */
-  private sampleLoss(x: tf.Tensor4D, training: boolean, sampleSeed?: number): tf.Tensor1D {
+  /**
+   * Per-sample errors in training mode: `loss` (N) is the training loss (mean pixel error, plus
+   * beta * KL per pixel for the VAE); `maps` (N, H*W) the pixel errors it averages.
+   */
+  private sampleErrors(x: tf.Tensor4D, training: boolean, sampleSeed?: number): { loss: tf.Tensor1D; maps: tf.Tensor2D; klPerPixel: tf.Tensor1D | null } {
     const { recon, kl } = this.forward(x, training, sampleSeed);
-    const err = tf.mean(pixelErrorMap(x, recon, this.config.loss), [1, 2]) as tf.Tensor1D;
-    if (!kl) return err;
-    const pixels = this.config.height * this.config.width * this.config.channels;
-    return tf.add(err, tf.mul(kl, this.config.klWeight / pixels));
+    const maps = tf.reshape(pixelErrorMap(x, recon, this.config.loss), [x.shape[0], -1]) as tf.Tensor2D;
+    const err = tf.mean(maps, 1) as tf.Tensor1D;
+    if (!kl) return { loss: err, maps, klPerPixel: null };
+    const klPerPixel = tf.mul(kl, this.config.klWeight / (this.config.height * this.config.width * this.config.channels)) as tf.Tensor1D;
+    return { loss: tf.add(err, klPerPixel), maps, klPerPixel };
+  }
+
+  /**
+   * One training step's loss. With labelled anomalies, the push term acts on the statistic the
+   * score reads: the mean pixel error, or (top-k and max scores) the mean of the top `topk` pixels,
+   * in units of the normal batch's own value of that statistic, scaled to the normal loss. Pushing
+   * the mean instead lets a defect covering 1% of an image count for 1% of its error.
+   */
+  private stepLoss(normal: tf.Tensor4D, step: number, seed: number, anomalyCount: number, anomalyBatch: (indices: number[]) => tf.Tensor4D): tf.Scalar {
+    const c = this.config;
+    const n = this.sampleErrors(normal, true, seed * 7919 + step);
+    const normalLoss = tf.mean(n.loss) as tf.Scalar;
+    if (anomalyCount === 0 || c.anomalyWeight === 0) return normalLoss;
+    const topk = c.aggregate !== 'mean';
+    return withAnomalyPush(normalLoss, step, normal.shape[0], {
+      count: anomalyCount,
+      weight: c.anomalyWeight,
+      ...(topk ? { tau: meanTopError(n.maps.dataSync() as Float32Array, n.maps.shape[1], c.topk), scale: 'normal-loss' as const } : { tau: 'normal-loss' as const }),
+      errors: (indices) => {
+        const a = this.sampleErrors(anomalyBatch(indices), true, seed * 7919 + step + 1);
+        if (!topk) return a.loss;
+        const top = topFractionErrors(a.maps, c.topk);
+        return a.klPerPixel ? tf.add(top, a.klPerPixel) : top;
+      },
+    });
   }
 
   protected async train(samples: ImageSample[], opts: FitOptions<ImageSample>): Promise<FitReport> {
@@ -194,7 +226,7 @@ class ConvAutoencoderDetector extends BaseDetector<ImageSample, ConvAeConfig> {
     const split = trainValidationSplit(samples, opts.validationSplit ?? c.validationSplit, seed);
     const trainData = this.pack(split.train);
     const valData = this.pack(split.validation);
-    const anomalies = opts.anomalies ?? [];
+    const anomalies = c.mirrorAnomalies ? withMirrorImages(opts.anomalies ?? []) : (opts.anomalies ?? []);
     const anomalyData = this.pack(anomalies);
     this.norm = channelStats(trainData, c.channels);
     this.disposeNets();
@@ -212,14 +244,8 @@ class ConvAutoencoderDetector extends BaseDetector<ImageSample, ConvAeConfig> {
       variables,
       progress: opts.progress,
       signal: opts.signal,
-      trainLoss: (idx, step) =>
-        withAnomalyPush(tf.mean(this.sampleLoss(this.batchTensor(trainData, idx), true, seed * 7919 + step)) as tf.Scalar, step, idx.length, {
-          count: anomalies.length,
-          weight: c.anomalyWeight,
-          tau: 'normal-loss',
-          errors: (aIdx) => this.sampleLoss(this.batchTensor(anomalyData, aIdx), true, seed * 7919 + step + 1),
-        }),
-      valLoss: (idx) => tf.mean(this.sampleLoss(this.batchTensor(valData, idx), false)) as tf.Scalar,
+      trainLoss: (idx, step) => this.stepLoss(this.batchTensor(trainData, idx), step, seed, anomalies.length, (aIdx) => this.batchTensor(anomalyData, aIdx)),
+      valLoss: (idx) => tf.mean(this.sampleErrors(this.batchTensor(valData, idx), false).loss) as tf.Scalar,
     });
     const trainSeconds = (performance.now() - t0) / 1000;
     // Score on the exported networks from now on, so the threshold is fitted on the scores a reload gives.

@@ -19,7 +19,7 @@
  * of training/semi-supervised.ts on each anomaly's worst-reconstructed positions (the top
  * `anomalyTopk` fraction): a defect covers a small part of an image, and pushing its mean error up
  * would push its normal surroundings too. The unit of the term is the same top-k error of the
- * normal batch.
+ * normal batch, its scale the normal loss (see anomalyPushLoss).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -33,7 +33,7 @@ import { NetworkEngines, type OnnxNetworksState } from '../../engine/onnx/index.
 import { deserializeNetwork, serializeNetwork } from '../../engine/serialize.js';
 import { aggregateMap, type MapAggregate } from '../../scoring/maps.js';
 import { PostProcessor } from '../../scoring/postprocess.js';
-import { anomalyPushLoss } from '../../training/semi-supervised.js';
+import { anomalyPushLoss, meanTopError, topFractionErrors, withMirrorImages } from '../../training/semi-supervised.js';
 import { trainLoop, type TrainLoopResult } from '../../training/train-loop.js';
 import { featureConfigProperties, withResolvedBackbone, type FeatureDetectorConfig } from '../backbone/config.js';
 import type { ExtractOptions, FeatureExtractor } from '../backbone/extract.js';
@@ -42,7 +42,7 @@ import { embeddingGrid } from '../backbone/grid.js';
 import { randomSubset } from '../components/projection.js';
 import { patchScoresToMap } from '../components/localisation.js';
 import { MIN_POSITION_IMAGES, PositionStatsAccumulator, positionStatsFiles, readPositionStats, standardiseGrid, type PositionStats, type SavedPositionStats } from '../components/position-stats.js';
-import { channelStats, featureEmbedding, meanTopError, standardiseInPlace, topPositionWeights, type ChannelStats } from './features.js';
+import { channelStats, featureEmbedding, standardiseInPlace, type ChannelStats } from './features.js';
 import { buildFeatureAe, validateFeatureAeShape, type FeatureAeShape } from './network.js';
 
 /** MobileNet v1's stride-8 and stride-16 stages, as PatchCore (28x28 and 14x14 at 224x224). */
@@ -64,6 +64,8 @@ export interface FeatureAeConfig extends FeatureDetectorConfig {
   anomalyWeight: number;
   /** Fraction of a labelled anomaly's positions (its largest errors) that the push term acts on. */
   anomalyTopk: number;
+  /** Also train on the labelled anomalies' mirror images (see withMirrorImages). */
+  mirrorAnomalies: boolean;
   /** Standardise errors per grid position on the held-out normal images. */
   normalisePositions: boolean;
 }
@@ -86,6 +88,7 @@ const schema = {
     topk: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.01 },
     anomalyWeight: { type: 'number', minimum: 0, default: 1 },
     anomalyTopk: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.05 },
+    mirrorAnomalies: { type: 'boolean', default: true },
     normalisePositions: { type: 'boolean', default: true },
   },
 } as const;
@@ -219,7 +222,7 @@ class FeatureAeDetector extends FeatureDetector<FeatureAeConfig> {
     const label = (what: string): ExtractOptions => ({ progress: opts.progress, label: `feature-ae: ${what}`, signal: opts.signal });
     const normal = await this.features(inner.train, extractor, label('training features'));
     const val = await this.features(inner.validation, extractor, label('validation features'));
-    const anomalies = opts.anomalies ?? [];
+    const anomalies = c.mirrorAnomalies ? withMirrorImages(opts.anomalies ?? []) : (opts.anomalies ?? []);
     const anom = c.anomalyWeight > 0 && anomalies.length > 0 ? await this.features(anomalies, extractor, label('labelled anomaly features')) : { values: new Float32Array(0), count: 0 };
     const stats = channelStats(normal.values, this.dims);
     for (const set of [normal, val, anom]) standardiseInPlace(set.values, stats);
@@ -248,11 +251,9 @@ class FeatureAeDetector extends FeatureDetector<FeatureAeConfig> {
           const k = Math.min(anom.count, Math.max(1, Math.round(idx.length / 4)));
           const aIdx = Array.from({ length: k }, (_, i) => (step * k + i) % anom.count);
           const aErr = tf.reshape(this.errorGrid(this.batch(anom, aIdx), true), [k, P]) as tf.Tensor2D;
-          // Which positions count is read off the current errors (constants: no gradient through the choice).
-          const weights = topPositionWeights(aErr.dataSync() as Float32Array, P, c.anomalyTopk);
-          const worst = tf.sum(tf.mul(aErr, tf.tensor2d(weights, [k, P])), 1) as tf.Tensor1D;
+          const worst = topFractionErrors(aErr, c.anomalyTopk);
           const tau = meanTopError(errors.dataSync() as Float32Array, P, c.anomalyTopk);
-          return tf.add(normalLoss, tf.mul(anomalyPushLoss(worst, tau), c.anomalyWeight)) as tf.Scalar;
+          return tf.add(normalLoss, tf.mul(anomalyPushLoss(worst, tau, normalLoss.dataSync()[0]!), c.anomalyWeight)) as tf.Scalar;
         },
         valLoss: (idx) => tf.mean(this.errorGrid(this.batch(val, idx), false)) as tf.Scalar,
       });

@@ -53,26 +53,3 @@ export function standardiseInPlace(values: Float32Array, stats: ChannelStats): v
   }
 }
 
-/**
- * Per-sample weights over `positions` errors (rows of `errors`): 1/k on each sample's k largest
- * errors (k = max(1, round(fraction * positions))), 0 elsewhere, so that the weighted sum is the
- * mean of a sample's worst-reconstructed region.
- */
-export function topPositionWeights(errors: Float32Array, positions: number, fraction: number): Float32Array {
-  const k = Math.max(1, Math.min(positions, Math.round(fraction * positions)));
-  const out = new Float32Array(errors.length);
-  for (let o = 0; o < errors.length; o += positions) {
-    const row = errors.subarray(o, o + positions);
-    const order = Array.from({ length: positions }, (_, i) => i).sort((a, b) => row[b]! - row[a]!);
-    for (let j = 0; j < k; j++) out[o + order[j]!] = 1 / k;
-  }
-  return out;
-}
-
-/** Mean over samples of the mean of each sample's top `fraction` of position errors. */
-export function meanTopError(errors: Float32Array, positions: number, fraction: number): number {
-  const w = topPositionWeights(errors, positions, fraction);
-  let s = 0;
-  for (let i = 0; i < errors.length; i++) s += errors[i]! * w[i]!;
-  return s / Math.max(1, errors.length / positions);
-}
