@@ -84,6 +84,24 @@ test('bad input gets one line naming the file or field, and a non-zero exit', as
   await writeFile(weights, bytes);
 });
 
+test('train mixes unlabelled normal data, labelled train/<defect> folders and --anomalies, and the threshold says what it rests on', async () => {
+  const mixed = path.join(tmp, 'mixed');
+  const info = await generateTextureDataset(mixed, { count: 24, size: 32, seed: 4, trainAnomalies: 4 });
+  const extraDefect = Object.keys(info.testAnomalies)[0]!;
+  const extra = (await readdir(path.join(mixed, 'test', extraDefect))).length;
+  const out = path.join(tmp, 'mixed-model');
+  const t = await vigil('train', mixed, '--detector', 'conv-ae', '--out', out, '--epochs', '2', '--size', '32', '--seed', '1', '--set', 'depth=2', '--set', 'filters=8', '--anomalies', path.join(mixed, 'test', extraDefect), '-q');
+  assert.equal(t.code, 0, t.stderr);
+  const split = /(\d+) labelled anomalies in training, (\d+) held out for the threshold/.exec(t.stderr);
+  assert.ok(split, t.stderr);
+  const total = 4 + extra;
+  assert.equal(Number(split[1]) + Number(split[2]), total);
+  assert.equal(Number(split[2]), Math.floor(0.3 * total));
+  assert.match(t.stderr, new RegExp(`few-labels, resting on ${Math.floor(0.3 * total)} labelled anomalies`));
+  const e = await vigil('evaluate', out, mixed);
+  assert.equal(e.code, 0, e.stderr);
+});
+
 test('usage errors exit with code 2', async () => {
   const r = await vigil('train', data);
   assert.equal(r.code, 2);
