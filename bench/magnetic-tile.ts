@@ -23,10 +23,9 @@ import { getDetectorFactory, type Detector } from '../src/core/detector.js';
 import { VigilError } from '../src/core/errors.js';
 import type { ImageSample, ScoreResult } from '../src/core/types.js';
 import { loadMagneticTile, loadSamples, type ImageRef } from '../src/data/layouts.js';
-import { createRng } from '../src/data/random.js';
 import { auroc, pixelAuroc, pro } from '../src/metrics/index.js';
 import '../src/models/index.js';
-import { NearestNeighbourIndex } from '../src/models/components/nearest.js';
+import { searchTable, searchTimings, type SearchTiming } from './nearest.js';
 
 /** The detectors this benchmark can run: registry kind and settings (everything else: defaults). */
 const VARIANTS = {
@@ -73,13 +72,6 @@ interface DetectorRun {
   overall: ClassFigures;
   perClass: Record<string, ClassFigures>;
   state: Record<string, unknown>;
-}
-
-interface SearchTiming {
-  bank: number;
-  dim: number;
-  patches: number;
-  ms: number;
 }
 
 const pct = (x: number | null) => (x === null ? '-' : (100 * x).toFixed(1));
@@ -153,27 +145,6 @@ async function runDetector(kind: Kind, overrides: Record<string, unknown>, train
   };
 }
 
-/**
- * Time of an exact nearest-neighbour search of one image's patches (P x D queries) against banks of
- * growing size (random vectors of the same dim: the cost does not depend on the values).
- */
-function searchTimings(patches: number, dim: number, sizes: number[]): SearchTiming[] {
-  const rng = createRng(1);
-  const queries = Float32Array.from({ length: patches * dim }, () => rng.normal());
-  return sizes.map((bank) => {
-    const index = new NearestNeighbourIndex(Float32Array.from({ length: bank * dim }, () => rng.normal()), dim);
-    try {
-      index.search(queries, patches); // warm-up: XNNPACK packs the bank once
-      const reps = 3;
-      const t0 = performance.now();
-      for (let r = 0; r < reps; r++) index.search(queries, patches);
-      return { bank, dim, patches, ms: (performance.now() - t0) / reps };
-    } finally {
-      index.dispose();
-    }
-  });
-}
-
 function markdown(command: string, runs: DetectorRun[], timings: SearchTiming[], notes: string[]): string {
   const classes = [...new Set(runs.flatMap((r) => Object.keys(r.perClass)))].sort();
   const lines: string[] = [
@@ -210,20 +181,7 @@ function markdown(command: string, runs: DetectorRun[], timings: SearchTiming[],
     '',
     ...runs.map((r) => `- ${r.kind}: config ${JSON.stringify(r.config)} (other keys at their defaults); model state ${JSON.stringify(summariseState(r.state))}`),
   ];
-  if (timings.length > 0) {
-    const t = timings[0]!;
-    lines.push(
-      '',
-      '## PatchCore nearest-neighbour search',
-      '',
-      `Exact search of one image's ${t.patches} patches (${t.dim} dims) against the memory bank by matrix products on the wasm backend`,
-      '(|q|² + |b|² − 2 q·b, argmin per patch, exact distance of the winner recomputed), mean of 3 after a warm-up:',
-      '',
-      '| bank vectors | ms per image | ms per 1000 bank vectors |',
-      '|---:|---:|---:|',
-      ...timings.map((x) => `| ${x.bank} | ${x.ms.toFixed(0)} | ${((1000 * x.ms) / x.bank).toFixed(1)} |`),
-    );
-  }
+  if (timings.length > 0) lines.push('', '## PatchCore nearest-neighbour search', '', ...searchTable(timings));
   return lines.join('\n') + '\n';
 }
 
@@ -284,8 +242,8 @@ export async function main(argv: string[]): Promise<void> {
       const dim = run.state.dim as number;
       const bank = run.state.bankSize as number;
       const sizes = [...new Set([1024, 4096, 8192, 16384, bank])].filter((s) => s <= Math.max(bank, 16384)).sort((a, b) => a - b);
-      timings = searchTimings(grid.height * grid.width, dim, sizes);
-      log(`patchcore search: ${timings.map((t) => `${t.bank}: ${t.ms.toFixed(0)} ms`).join(', ')}`);
+      timings = await searchTimings(grid.height * grid.width, dim, sizes);
+      log(`patchcore search: ${timings.map((t) => `${t.bank} (${t.engine}): ${t.ms.toFixed(0)} ms`).join(', ')}`);
     }
   }
   const command = `node --import tsx bench/magnetic-tile.ts ${argv.join(' ')}`;

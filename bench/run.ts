@@ -7,6 +7,7 @@ const benches: Record<string, { file: string; about: string }> = {
   'fashion-mnist': { file: './fashion-mnist.js', about: 'one-class Fashion-MNIST AUROC, conv-ae vs conv-vae, throughput [dir] [--classes 0,1] [--epochs N]' },
   'fashion-mnist-knn': { file: './fashion-mnist-knn.js', about: 'one-class Fashion-MNIST AUROC, kNN on pretrained backbone features (DN2) [dir] [--size 112] [--k 2]' },
   'magnetic-tile': { file: './magnetic-tile.js', about: 'magnetic tile defects: PaDiM, PatchCore, conv-ae <dir>' },
+  nearest: { file: './nearest.js', about: 'PatchCore nearest-neighbour search ms per image vs bank size, ONNX Runtime vs TF.js [--banks 1024,4096]' },
   nab: { file: './nab.js', about: 'Numenta Anomaly Benchmark score <dir>' },
   odds: { file: './odds.js', about: 'ODDS tables AUROC vs isolation forest <dir>' },
   'few-labels': { file: './few-labels.js', about: 'semi-supervised conv-ae with 0/1/5% labelled anomalies: fashion-mnist [dir] | magnetic-tile <dir>' },

@@ -16,7 +16,7 @@
  * trades accuracy for memory and speed linearly. Taps run on the image with a 16-pixel
  * reflected border (config.padding) so that border cells do not see the convolutions' zero padding.
  *
- * Nearest-neighbour search is exact, by matrix multiplication on the engine (components/nearest.ts).
+ * Nearest-neighbour search is exact, by matrix multiplication on ONNX Runtime (components/nearest.ts).
  *
  * vigil addition (`normalisePositions`, on by default; off = the paper's scores): patch distances
  * are standardised per grid position with their mean and spread on the held-out normal images
@@ -113,7 +113,7 @@ class PatchcoreDetector extends FeatureDetector<PatchcoreConfig> {
     samples: ImageSample[],
     extractor: FeatureExtractor,
     opts: ExtractOptions,
-    consume: (values: Float32Array, offset: number, count: number) => void,
+    consume: (values: Float32Array, offset: number, count: number) => void | Promise<void>,
   ): Promise<void> {
     const { height, width } = this.grid!;
     const p = this.config.neighbourhood;
@@ -168,8 +168,8 @@ class PatchcoreDetector extends FeatureDetector<PatchcoreConfig> {
     const P = height * width;
     const D = index.dim;
     const items: PatchScoreBatch['items'] = [];
-    await this.embed(samples, extractor, opts, (values, offset, count) => {
-      const nn = index.search(values, count * P);
+    await this.embed(samples, extractor, opts, async (values, offset, count) => {
+      const nn = await index.searchAsync(values, count * P);
       for (let i = 0; i < count; i++) {
         const distances = nn.distances.slice(i * P, (i + 1) * P);
         const stats = statsFor(offset + i);
