@@ -165,12 +165,13 @@ export async function main(argv: string[]): Promise<void> {
     tasks = [await magneticTileTask(dirArg, values.detector!, values.epochs ? Number(values.epochs) : undefined, Number(values.size))];
   } else throw new Error('usage: few-labels fashion-mnist [dir] | few-labels magnetic-tile <dir> [--detector conv-ae|feature-ae]');
   if (values.config) {
-    let extra: Record<string, unknown>;
+    let extra: unknown;
     try {
-      extra = JSON.parse(values.config) as Record<string, unknown>;
+      extra = JSON.parse(values.config);
     } catch (e) {
       throw new Error(`--config: not JSON (${(e as Error).message}): ${values.config}`);
     }
+    if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw new Error(`--config: expected a JSON object of detector settings, got ${values.config}`);
     for (const task of tasks) task.config = { ...task.config, ...extra };
   }
   const rows: Row[] = [];

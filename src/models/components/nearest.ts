@@ -4,8 +4,8 @@
  * winner's distance recomputed exactly in float64 (no cancellation).
  *
  * `searchAsync` runs the product and argmin as one small ONNX graph on ONNX Runtime (native GEMM,
- * about 3x the wasm backend's; bench/results/magnetic-tile.md), with the bank as a constant of the
- * graph. `search` (and `searchAsync` where ORT does not load, or VIGIL_INFERENCE=tfjs) uses TF.js:
+ * about 7x the wasm backend at a 16,384-vector bank; bench/results/nearest.md), with the bank as a
+ * constant of the graph. `search` (and `searchAsync` where ORT does not load, or VIGIL_INFERENCE=tfjs) uses TF.js:
  * the bank transposed, (dim, n) in column chunks, so that queries (m, dim) times a chunk is the
  * plain product the wasm backend hands to XNNPACK's GEMM. Queries go in row chunks so the (rows,
  * columns) distance block stays bounded. Each engine's copy of the bank is made on first use.
@@ -80,8 +80,8 @@ export class NearestNeighbourIndex {
   }
 
   /**
-   * ONNX graph: queries (m, dim) → argmin_j (|b_j|^2 - 2 q.b_j) as float32 (m), the bank a constant.
-   * Indices stay exact in float32 up to 2^24 vectors.
+   * ONNX graph: queries (m, dim) → argmin_j (|b_j|^2 - 2 q.b_j) as float32 (m), the bank a constant
+   * (vigil reads float32 outputs).
    */
   private onnxModel(): Uint8Array {
     const { bank, dim, size } = this;
@@ -117,7 +117,8 @@ export class NearestNeighbourIndex {
   /** The ORT session (built once), or null where ORT is off or does not load. */
   private ortSession(): Promise<OrtSession | null> {
     this.ort ??= (async () => {
-      if (resolveInferenceOptions().backend === 'tfjs') return null;
+      // The graph returns indices as float32, exact up to 2^24 bank vectors.
+      if (resolveInferenceOptions().backend === 'tfjs' || this.size > 2 ** 24) return null;
       // A large product: worth a second thread unless the user set the thread count.
       const threads = process.env.VIGIL_ORT_THREADS ? {} : { intraOpThreads: Math.min(2, os.availableParallelism()) };
       try {
